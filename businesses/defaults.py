@@ -1,0 +1,14 @@
+"""Default plans of the platform (SPEC §3). Plain data: the data migration and
+`ensure_default_plans` read it."""
+
+DEFAULT_PLANS = [
+    {"name": "basic", "title": "Basic", "price_cents": 1900, "max_businesses": 1,
+     "sms_quota_monthly": 1000, "analytics_level": "basic", "api_access": False,
+     "custom_branding": False},
+    {"name": "pro", "title": "Pro", "price_cents": 4900, "max_businesses": 5,
+     "sms_quota_monthly": 2500, "analytics_level": "advanced", "api_access": True,
+     "custom_branding": True},
+    {"name": "enterprise", "title": "Enterprise", "price_cents": 9900, "max_businesses": -1,
+     "sms_quota_monthly": 5000, "analytics_level": "advanced", "api_access": True,
+     "custom_branding": True},
+]

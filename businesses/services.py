@@ -1,0 +1,155 @@
+"""Every change to accounts and businesses goes through these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from businesses.defaults import DEFAULT_PLANS
+from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
+from waitify.lib.errors import WaitifyError
+
+ACCOUNT_SUSPENDED = 4004
+
+
+class BusinessError(WaitifyError):
+    pass
+
+
+class PlanLimitReached(BusinessError):
+    def __init__(self, plan: Plan) -> None:
+        limit = plan.max_businesses
+        super().__init__(
+            _("Your %(plan)s plan allows %(limit)s active business(es). "
+              "Upgrade your plan to add another one.") % {"plan": plan, "limit": limit},
+            code=403, error="plan_limit_reached", status=403,
+            extra={"plan": plan.name, "max_businesses": limit, "upgrade_url": "/billing/"},
+        )
+
+
+EDITABLE_FIELDS = (
+    "name", "business_type", "phone", "address", "city", "zip_code", "average_service_time",
+    "max_queue_size", "opening_hours", "custom_message", "sms_enabled", "auto_advance_enabled",
+    "client_timeout_minutes",
+)
+QUEUE_SETTINGS_FIELDS = (
+    "average_service_time", "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
+    "auto_advance_enabled", "client_timeout_minutes",
+)
+
+
+def account_ensure_can_change(*, user: User) -> None:
+    """Refuse changes from a suspended, read-only or cancelled account."""
+    if user.is_suspended:
+        raise BusinessError(
+            _("This account is suspended. Contact support to restore it."),
+            code=ACCOUNT_SUSPENDED, error="account_suspended", status=403,
+        )
+    if user.is_read_only:
+        raise BusinessError(
+            _("Your account is read-only until your subscription is settled: "
+              "nothing can be changed for now."),
+            code=403, error="account_read_only", status=403,
+            extra={"billing_url": "/billing/"},
+        )
+
+
+def _lock_owner(owner: User) -> User:
+    # Business counts are checked under the owner's row lock, so two
+    # concurrent creations at the plan limit cannot both pass the check.
+    return User.objects.select_related("plan").select_for_update(of=("self",)).get(pk=owner.pk)
+
+
+def _ensure_room_for_one_more(owner: User) -> None:
+    plan = owner.plan or Plan.objects.get(name="basic")
+    active = Business.objects.filter(owner=owner, is_active=True).count()
+    if not plan.allows_businesses(active + 1):
+        raise PlanLimitReached(plan)
+
+
+def business_create(*, owner: User, name: str, business_type: str, **fields: Any) -> Business:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown business fields: {sorted(unknown)}")
+    platform = PlatformSettings.load()
+    fields.setdefault("average_service_time", None)
+    if not fields["average_service_time"]:
+        fields["average_service_time"] = platform.service_time_for(business_type)
+    fields.setdefault("max_queue_size", platform.default_max_queue_size)
+    fields.setdefault("client_timeout_minutes", platform.default_client_timeout_minutes)
+    with transaction.atomic():
+        locked_owner = _lock_owner(owner)
+        account_ensure_can_change(user=locked_owner)
+        _ensure_room_for_one_more(locked_owner)
+        return Business.objects.create(
+            owner=locked_owner, name=name, business_type=business_type, **fields
+        )
+
+
+def business_update(*, business: Business, **fields: Any) -> Business:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown business fields: {sorted(unknown)}")
+    account_ensure_can_change(user=business.owner)
+    for name, value in fields.items():
+        setattr(business, name, value)
+    business.full_clean(exclude=["owner"])
+    business.save(update_fields=[*fields, "updated_at"])
+    return business
+
+
+def business_deactivate(*, business: Business) -> Business:
+    """Soft delete: the business disappears from the plan count and its queue closes."""
+    account_ensure_can_change(user=business.owner)
+    Business.objects.filter(pk=business.pk, is_active=True).update(
+        is_active=False, is_queue_open=False, is_queue_paused=False
+    )
+    business.refresh_from_db()
+    return business
+
+
+def business_activate(*, business: Business) -> Business:
+    with transaction.atomic():
+        owner = _lock_owner(business.owner)
+        account_ensure_can_change(user=owner)
+        if Business.objects.filter(pk=business.pk, is_active=True).exists():
+            return business  # already active: nothing to do
+        _ensure_room_for_one_more(owner)
+        Business.objects.filter(pk=business.pk, is_active=False).update(is_active=True)
+    business.refresh_from_db()
+    return business
+
+
+def business_regenerate_qr_token(*, business: Business) -> Business:
+    """A new token: printed codes and links with the old one stop working at once."""
+    account_ensure_can_change(user=business.owner)
+    business.qr_token = new_qr_token()
+    business.save(update_fields=["qr_token", "updated_at"])
+    return business
+
+
+def account_update_profile(*, user: User, first_name: str, last_name: str, phone: str) -> User:
+    user.first_name, user.last_name, user.phone = first_name, last_name, phone
+    user.save(update_fields=["first_name", "last_name", "phone", "updated_at"])
+    return user
+
+
+def account_summary(*, user: User) -> dict:
+    plan = user.plan
+    active = Business.objects.filter(owner=user, is_active=True).count()
+    return {
+        "plan": plan.name if plan else None,
+        "plan_title": str(plan) if plan else None,
+        "max_businesses": plan.max_businesses if plan else 1,
+        "active_businesses": active,
+        "subscription_status": user.subscription_status,
+        "trial_ends_at": user.trial_ends_at,
+    }
+
+
+def ensure_default_plans() -> None:
+    """Create the default plans if they are missing (never overwrites staff edits)."""
+    for plan in DEFAULT_PLANS:
+        Plan.objects.get_or_create(name=plan["name"], defaults=plan)

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from businesses import views
+
+app_name = "businesses"
+
+urlpatterns = [
+    path("businesses/new/", views.business_create, name="create"),
+    path("businesses/<uuid:business_id>/", views.business_detail, name="detail"),
+    path("businesses/<uuid:business_id>/deactivate/", views.business_deactivate,
+         name="deactivate"),
+    path("businesses/<uuid:business_id>/activate/", views.business_activate, name="activate"),
+    path("businesses/<uuid:business_id>/qr/regenerate/", views.business_regenerate_qr,
+         name="regenerate_qr"),
+    path("businesses/<uuid:business_id>/qr.png", views.business_qr_png, name="qr_png"),
+    path("businesses/<uuid:business_id>/qr.svg", views.business_qr_svg, name="qr_svg"),
+    path("businesses/<uuid:business_id>/poster.pdf", views.business_poster_pdf, name="poster"),
+    path("account/", views.account_profile, name="account"),
+]

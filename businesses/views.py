@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from businesses import qr, services
+from businesses.forms import BusinessForm, ProfileForm
+from businesses.models import Business, Plan
+from businesses.services import BusinessError
+
+
+def get_business_for_user(request: HttpRequest, business_id) -> Business:
+    """The merchant's own business, or 404: another merchant's id is never found."""
+    return get_object_or_404(
+        Business.objects.select_related("owner__plan"), pk=business_id, owner=request.user
+    )
+
+
+@login_required
+def business_create(request: HttpRequest) -> HttpResponse:
+    form = BusinessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        try:
+            business = services.business_create(owner=request.user, **fields)
+        except BusinessError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("“%(name)s” is ready. Print its QR code and open the "
+                                        "queue.") % {"name": business.name})
+            return redirect("businesses:detail", business_id=business.pk)
+    return render(request, "businesses/business_form.html", {
+        "form": form, "creating": True, "plan": request.user.plan,
+        "at_limit": not _has_room(request.user),
+    })
+
+
+@login_required
+def business_detail(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    form = BusinessForm(request.POST or None, instance=business)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.business_update(business=business, **form.service_fields())
+        except BusinessError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("businesses:detail", business_id=business.pk)
+    return render(request, "businesses/business_detail.html",
+                  {"business": business, "form": form})
+
+
+@login_required
+@require_POST
+def business_deactivate(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _run(request, business, services.business_deactivate,
+                _("“%(name)s” is deactivated: its queue is closed and its QR code shows it "
+                  "as unavailable."))
+
+
+@login_required
+@require_POST
+def business_activate(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _run(request, business, services.business_activate, _("“%(name)s” is active again."))
+
+
+@login_required
+@require_POST
+def business_regenerate_qr(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _run(request, business, services.business_regenerate_qr_token,
+                _("New QR code for “%(name)s”: print it again, the old one no longer works."))
+
+
+def _run(request: HttpRequest, business: Business, action, success: str) -> HttpResponse:
+    try:
+        action(business=business)
+    except BusinessError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success % {"name": business.name})
+    return redirect("businesses:detail", business_id=business.pk)
+
+
+def _has_room(user) -> bool:
+    plan = user.plan or Plan.objects.get(name="basic")
+    return plan.allows_businesses(user.businesses.filter(is_active=True).count() + 1)
+
+
+def _download(content: bytes, content_type: str, business: Business, suffix: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    filename = f"waitify-{slugify(business.name) or 'business'}-{suffix}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def business_qr_png(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _download(qr.qr_png(business.join_url), "image/png", business, "qr.png")
+
+
+@login_required
+def business_qr_svg(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _download(qr.qr_svg(business.join_url), "image/svg+xml", business, "qr.svg")
+
+
+@login_required
+def business_poster_pdf(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    return _download(qr.poster_pdf(business), "application/pdf", business, "affiche.pdf")
+
+
+@login_required
+def account_profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_update_profile(user=request.user, **form.cleaned_data)
+        messages.success(request, _("Profile saved."))
+        return redirect("businesses:account")
+    return render(request, "businesses/account.html", {"form": form})

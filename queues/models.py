@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from businesses.models import Business
+
+
+def new_entry_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class EntryStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLED = "called", _("Called")
+    SERVED = "served", _("Served")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+LIVE_STATUSES = (EntryStatus.WAITING, EntryStatus.CALLED)
+
+
+class QueueEntryQuerySet(models.QuerySet):
+    def live(self) -> QueueEntryQuerySet:
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def waiting(self) -> QueueEntryQuerySet:
+        return self.filter(status=EntryStatus.WAITING)
+
+
+class QueueEntry(models.Model):
+    """One customer's place in one business's queue."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    business = models.ForeignKey(
+        Business, verbose_name=_("business"), on_delete=models.CASCADE,
+        related_name="queue_entries",
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True,
+                             help_text=_("E.164; empty for a walk-in customer."))
+    customer_name = models.CharField(_("first name"), max_length=60, blank=True)
+    service_day = models.DateField(_("day"))
+    ticket_number = models.PositiveIntegerField(_("ticket"))
+    # Position is the rank of sort_key among waiting entries: nothing rewrites
+    # the rows behind when someone leaves.
+    sort_key = models.BigIntegerField(_("ordering key"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=EntryStatus.choices, default=EntryStatus.WAITING
+    )
+    estimated_wait_seconds = models.PositiveIntegerField(_("estimated wait at join (s)"),
+                                                         default=0)
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    served_at = models.DateTimeField(_("served at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    actual_service_seconds = models.PositiveIntegerField(_("actual service time (s)"),
+                                                         null=True, blank=True)
+    sms_count = models.PositiveSmallIntegerField(_("SMS sent"), default=0)
+    last_sms_at = models.DateTimeField(_("last SMS at"), null=True, blank=True)
+    snooze_count = models.PositiveSmallIntegerField(_("times let someone pass"), default=0)
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    secret = models.CharField(max_length=64, unique=True, default=new_entry_secret,
+                              editable=False)
+    created_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = QueueEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("queue entry")
+        verbose_name_plural = _("queue entries")
+        ordering = ["business", "sort_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "phone"],
+                condition=Q(status__in=["waiting", "called"]) & ~Q(phone=""),
+                name="queue_one_live_entry_per_phone",
+            ),
+            models.UniqueConstraint(
+                fields=["business", "service_day", "ticket_number"],
+                name="queue_ticket_unique_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EntryStatus.values),
+                name="queue_entry_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(called_at__isnull=True) | Q(served_at__isnull=True)
+                | Q(served_at__gte=models.F("called_at")),
+                name="queue_served_after_called",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="served") | Q(called_at__isnull=False, served_at__isnull=False),
+                name="queue_served_has_times",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "created_at"]),
+            models.Index(fields=["business", "sort_key"], condition=Q(status="waiting"),
+                         name="queue_waiting_order"),
+            models.Index(fields=["status", "called_at"], condition=Q(status="called"),
+                         name="queue_called_since"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_id} {self.ticket_label}"
+
+    @property
+    def ticket_label(self) -> str:
+        return f"A-{self.ticket_number:03d}"
