@@ -25,6 +25,33 @@ class EntryStatus(models.TextChoices):
 LIVE_STATUSES = (EntryStatus.WAITING, EntryStatus.CALLED)
 
 
+class QueueState(models.Model):
+    """The engine's per-business counters, locked by every queue operation.
+
+    Holding this row's lock serialises ticket numbers, ordering keys and the
+    size check of one business without touching the business row itself.
+    """
+
+    business = models.OneToOneField(
+        Business, primary_key=True, on_delete=models.CASCADE, related_name="queue_state_row"
+    )
+    service_day = models.DateField(null=True)
+    last_ticket = models.PositiveIntegerField(default=0)
+    next_sort_key = models.BigIntegerField(default=0)
+    # Learnt from actual service times, the business's configured average as prior.
+    service_estimate_seconds = models.PositiveIntegerField(null=True)
+    served_samples = models.PositiveIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("queue state")
+        verbose_name_plural = _("queue states")
+
+    def __str__(self) -> str:
+        return f"{self.business_id} v{self.version}"
+
+
 class QueueEntryQuerySet(models.QuerySet):
     def live(self) -> QueueEntryQuerySet:
         return self.filter(status__in=LIVE_STATUSES)
@@ -63,6 +90,10 @@ class QueueEntry(models.Model):
     sms_count = models.PositiveSmallIntegerField(_("SMS sent"), default=0)
     last_sms_at = models.DateTimeField(_("last SMS at"), null=True, blank=True)
     snooze_count = models.PositiveSmallIntegerField(_("times let someone pass"), default=0)
+    rejoined_from = models.OneToOneField(
+        "self", verbose_name=_("rejoined from"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="rejoined_as",
+    )
     language = models.CharField(_("language"), max_length=8, default="fr")
     secret = models.CharField(max_length=64, unique=True, default=new_entry_secret,
                               editable=False)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from businesses import services
+from queues import services as queue_services
 from businesses.models import Business, Plan, User
 
 DEMO_EMAIL = "demo@waitify.fr"
@@ -33,8 +34,9 @@ class Command(BaseCommand):
                 address="12 rue des Boulangers", city="Paris", zip_code="75011",
                 custom_message="Merci de votre visite !",
             )
-        Business.objects.filter(pk=business.pk).update(is_active=True, is_queue_open=True,
-                                                       is_queue_paused=False)
+        if not business.is_active:
+            business = services.business_activate(business=business)
+        queue_services.queue_open(business=business)
         self.stdout.write(self.style.SUCCESS("Waitify demo is ready."))
         self.stdout.write(f"  Merchant login : {settings.SITE_URL}/accounts/login/")
         self.stdout.write(f"  E-mail         : {DEMO_EMAIL}")

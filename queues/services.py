@@ -1,0 +1,507 @@
+"""The queue engine: every status change of a queue entry happens here.
+
+Each operation locks the business's QueueState row first, then reads, then
+writes. That one lock serialises ticket numbers, ordering keys and the size
+check of a business; transitions are also conditional (`UPDATE … WHERE
+status = …`) so a double click, a retry or two overlapping sweeps do no harm.
+Positions are never stored: an entry's position is the rank of its
+`sort_key` among waiting entries, so no operation rewrites the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from businesses.models import Business
+from queues.events import queue_event
+from queues.models import EntryStatus, QueueEntry, QueueState
+from waitify.lib.errors import WaitifyError
+from waitify.lib.opening_hours import is_open_at, next_opening
+from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
+
+logger = logging.getLogger("waitify.queue")
+
+QUEUE_CLOSED, QUEUE_FULL, ALREADY_IN_QUEUE, BUSINESS_SUSPENDED = 4001, 4002, 4003, 4004
+KEY_STEP = 1 << 20
+MAX_SNOOZES = 2
+REJOIN_WINDOW = timedelta(minutes=15)
+VERSION_CACHE_KEY = "queue-version:{}"
+
+
+class QueueError(WaitifyError):
+    pass
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    minutes: int
+    low: int
+    high: int
+
+    @property
+    def is_range(self) -> bool:
+        return self.low != self.high
+
+
+# --- Reading -------------------------------------------------------------------------
+
+def entry_position(entry: QueueEntry) -> int | None:
+    """1 for the next customer to be called; None once the entry is not waiting."""
+    if entry.status != EntryStatus.WAITING:
+        return None
+    ahead = QueueEntry.objects.filter(
+        business_id=entry.business_id, status=EntryStatus.WAITING, sort_key__lt=entry.sort_key
+    ).count()
+    return ahead + 1
+
+
+def service_estimate_seconds(business: Business, state: QueueState | None) -> int:
+    if state is not None and state.service_estimate_seconds:
+        return state.service_estimate_seconds
+    return business.average_service_time
+
+
+def wait_estimate(business: Business, state: QueueState | None, position: int) -> WaitEstimate:
+    """Expected wait for the customer at `position`, as a range while we know little."""
+    per_customer = service_estimate_seconds(business, state)
+    minutes = round(position * per_customer / 60)
+    samples = state.served_samples if state else 0
+    spread = 0.5 if samples < 5 else 0.25 if samples < 20 else 0.0
+    low = max(0, int(minutes * (1 - spread)))
+    high = int(round(minutes * (1 + spread)))
+    return WaitEstimate(minutes=minutes, low=low, high=high)
+
+
+def queue_version(business_id) -> int | None:
+    return cache.get(VERSION_CACHE_KEY.format(business_id))
+
+
+# --- Locking and bookkeeping -----------------------------------------------------------
+
+def _lock_state(business_id) -> QueueState:
+    # Every operation on a queue takes this row lock first; the ordering key,
+    # ticket number and timestamps are read after it is held (PostgreSQL's
+    # now() is the transaction start, not the moment of the insert).
+    try:
+        return QueueState.objects.select_for_update().get(pk=business_id)
+    except QueueState.DoesNotExist:
+        QueueState.objects.bulk_create([QueueState(business_id=business_id)],
+                                       ignore_conflicts=True)
+        return QueueState.objects.select_for_update().get(pk=business_id)
+
+
+def _changed(state: QueueState, event: str, business: Business,
+             entry: QueueEntry | None = None) -> None:
+    """Bump the version the status pages poll against and announce the event."""
+    state.version += 1
+    state.save(update_fields=["version", "service_day", "last_ticket", "next_sort_key",
+                              "service_estimate_seconds", "served_samples", "updated_at"])
+    version, business_id = state.version, state.business_id
+    transaction.on_commit(
+        lambda: cache.set(VERSION_CACHE_KEY.format(business_id), version, timeout=None)
+    )
+    queue_event.send(sender=QueueEntry, event=event, entry=entry, business=business)
+    if entry is not None:
+        logger.info("queue %s business=%s ticket=%s phone=%s", event, business.pk,
+                    entry.ticket_label, mask_phone(entry.phone))
+    else:
+        logger.info("queue %s business=%s", event, business.pk)
+
+
+def _transition(entry: QueueEntry, from_statuses: tuple[str, ...], **changes) -> bool:
+    """Conditional UPDATE; False when the entry had already moved on."""
+    updated = QueueEntry.objects.filter(pk=entry.pk, status__in=from_statuses).update(
+        updated_at=changes.get("updated_at", timezone.now()), **changes
+    )
+    if updated:
+        for name, value in changes.items():
+            setattr(entry, name, value)
+    return bool(updated)
+
+
+def _announce_two_ahead(state: QueueState, business: Business) -> None:
+    """After someone left the waiting line, the third in line has exactly two ahead."""
+    third = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+             .order_by("sort_key")[2:3].first())
+    if third is not None:
+        queue_event.send(sender=QueueEntry, event="two_ahead", entry=third, business=business)
+
+
+def _refuse_if_suspended(business: Business) -> None:
+    owner = business.owner
+    if not business.is_active or owner.is_suspended:
+        raise QueueError(
+            _("This business is not taking customers through Waitify at the moment."),
+            code=BUSINESS_SUSPENDED, error="business_suspended", status=403,
+        )
+
+
+def _ensure_accepting_joins(business: Business, now: datetime) -> None:
+    _refuse_if_suspended(business)
+    if business.owner.is_read_only or not business.is_queue_open:
+        raise QueueError(_("The queue is closed right now."), code=QUEUE_CLOSED,
+                         error="queue_closed", status=409)
+    if business.is_queue_paused:
+        raise QueueError(_("The queue is paused for a moment. Try again in a few minutes."),
+                         code=QUEUE_CLOSED, error="queue_paused", status=409)
+    local_now = timezone.localtime(now)
+    if not is_open_at(business.opening_hours, local_now):
+        opening = next_opening(business.opening_hours, local_now)
+        extra = {"next_opening": opening.isoformat()} if opening else {}
+        raise QueueError(_("The shop is closed at this hour."), code=QUEUE_CLOSED,
+                         error="outside_opening_hours", status=409, extra=extra)
+
+
+def _business(business_id) -> Business:
+    return Business.objects.select_related("owner").get(pk=business_id)
+
+
+def _next_ticket(state: QueueState, today) -> int:
+    if state.service_day != today:
+        state.service_day, state.last_ticket = today, 0
+    state.last_ticket += 1
+    return state.last_ticket
+
+
+def _append_key(state: QueueState) -> int:
+    state.next_sort_key += KEY_STEP
+    return state.next_sort_key
+
+
+def _key_after(business: Business, state: QueueState, index: int,
+               exclude: QueueEntry | None = None) -> int:
+    """A key that places an entry right after the `index`-th waiting entry (0-based)."""
+    waiting = QueueEntry.objects.waiting().filter(business=business).order_by("sort_key")
+    if exclude is not None:
+        waiting = waiting.exclude(pk=exclude.pk)
+    keys = list(waiting.values_list("sort_key", flat=True)[index:index + 2])
+    if len(keys) < 2:
+        return _append_key(state)
+    low, high = keys
+    if high - low < 2:
+        # Keys have been split so often that no integer fits: respace this
+        # business's waiting entries (rare; bounded by the queue's size).
+        _respace(business, state)
+        return _key_after(business, state, index, exclude)
+    return (low + high) // 2
+
+
+def _respace(business: Business, state: QueueState) -> None:
+    waiting = list(QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+                   .order_by("sort_key").only("pk"))
+    for entry in waiting:
+        QueueEntry.objects.filter(pk=entry.pk).update(sort_key=_append_key(state))
+
+
+# --- Customer operations -------------------------------------------------------------------
+
+def _normalized_phone(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone as exc:
+        raise QueueError(_("This phone number is not valid. Example: 06 12 34 56 78."),
+                         code=400, error="invalid_phone", status=400) from exc
+
+
+def entry_join(*, business: Business, phone: str, name: str = "", language: str = "fr",
+               walk_in: bool = False) -> QueueEntry:
+    """A customer joins the queue (or the merchant adds a walk-in without phone)."""
+    phone = "" if walk_in and not phone else _normalized_phone(phone)
+    name = (name or "").strip()[:60]
+    if "\x00" in name:
+        raise QueueError(_("This name contains characters we cannot store."), code=400,
+                         error="invalid_name", status=400)
+    with transaction.atomic():
+        state = _lock_state(business.pk)
+        now = timezone.now()
+        business = _business(business.pk)
+        if walk_in:
+            _refuse_if_suspended(business)
+        else:
+            _ensure_accepting_joins(business, now)
+        if phone:
+            existing = QueueEntry.objects.live().filter(business=business, phone=phone).first()
+            if existing is not None:
+                raise QueueError(
+                    _("This phone number is already in the queue."), code=ALREADY_IN_QUEUE,
+                    error="already_in_queue", status=409,
+                    extra={"secret": existing.secret, "ticket": existing.ticket_label},
+                )
+        waiting = QueueEntry.objects.waiting().filter(business=business).count()
+        if waiting >= business.max_queue_size:
+            raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
+                             error="queue_full", status=409)
+        estimate = wait_estimate(business, state, waiting + 1)
+        try:
+            with transaction.atomic():
+                entry = QueueEntry.objects.create(
+                    business=business, phone=phone, customer_name=name,
+                    service_day=timezone.localdate(now),
+                    ticket_number=_next_ticket(state, timezone.localdate(now)),
+                    sort_key=_append_key(state), estimated_wait_seconds=estimate.minutes * 60,
+                    language=language[:8],
+                )
+        except IntegrityError as exc:  # the partial unique index: a live entry exists
+            raise QueueError(_("This phone number is already in the queue."),
+                             code=ALREADY_IN_QUEUE, error="already_in_queue",
+                             status=409) from exc
+        entry.position = waiting + 1
+        _changed(state, "joined", business, entry)
+    return entry
+
+
+def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
+    """The customer (or the merchant) gives up a waiting place. Idempotent."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        business = _business(entry.business_id)
+        if _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CANCELLED,
+                       finished_at=timezone.now()):
+            _changed(state, "cancelled", business, entry)
+            _announce_two_ahead(state, business)
+        elif entry_refresh(entry).status != EntryStatus.CANCELLED:
+            raise _cannot(entry)
+    return entry
+
+
+def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
+    """"I need more time": let the next person pass, at most twice per entry."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        business = _business(entry.business_id)
+        entry = QueueEntry.objects.get(pk=entry.pk)
+        if entry.status != EntryStatus.WAITING:
+            raise _cannot(entry)
+        if entry.snooze_count >= MAX_SNOOZES:
+            raise QueueError(_("You have already let people pass twice."), code=409,
+                             error="snooze_limit", status=409)
+        position = entry_position(entry)
+        behind = QueueEntry.objects.waiting().filter(business=business,
+                                                     sort_key__gt=entry.sort_key).exists()
+        if not behind:
+            raise QueueError(_("Nobody is behind you: you keep your place."), code=409,
+                             error="nobody_behind", status=409)
+        # Move right after the person who was behind: index `position` in 0-based
+        # order once this entry is out of the way.
+        new_key = _key_after(business, state, position - 1, exclude=entry)
+        QueueEntry.objects.filter(pk=entry.pk).update(sort_key=new_key,
+                                                      snooze_count=entry.snooze_count + 1,
+                                                      updated_at=timezone.now())
+        entry.sort_key, entry.snooze_count = new_key, entry.snooze_count + 1
+        _changed(state, "snoozed", business, entry)
+        if position <= 3:
+            _announce_two_ahead(state, business)
+    return entry
+
+
+def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
+    """A customer missed less than 15 minutes ago comes back second in line."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        now = timezone.now()
+        business = _business(entry.business_id)
+        entry = QueueEntry.objects.get(pk=entry.pk)
+        if (entry.status != EntryStatus.MISSED or not entry.finished_at
+                or now - entry.finished_at > REJOIN_WINDOW
+                or QueueEntry.objects.filter(rejoined_from=entry).exists()):
+            raise QueueError(_("It is too late to get your place back: join the queue again."),
+                             code=409, error="rejoin_expired", status=409)
+        _ensure_accepting_joins(business, now)
+        if entry.phone and QueueEntry.objects.live().filter(business=business,
+                                                            phone=entry.phone).exists():
+            raise QueueError(_("This phone number is already in the queue."),
+                             code=ALREADY_IN_QUEUE, error="already_in_queue", status=409)
+        waiting = QueueEntry.objects.waiting().filter(business=business).count()
+        if waiting >= business.max_queue_size:
+            raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
+                             error="queue_full", status=409)
+        today = timezone.localdate(now)
+        new_entry = QueueEntry.objects.create(
+            business=business, phone=entry.phone, customer_name=entry.customer_name,
+            service_day=today, ticket_number=_next_ticket(state, today),
+            sort_key=_key_after(business, state, 0),
+            estimated_wait_seconds=wait_estimate(business, state, min(2, waiting + 1)).minutes
+            * 60, language=entry.language, rejoined_from=entry,
+        )
+        _changed(state, "rejoined", business, new_entry)
+    return new_entry
+
+
+# --- Merchant operations ---------------------------------------------------------------------
+
+def queue_call_next(*, business: Business) -> QueueEntry:
+    """The oldest waiting entry becomes called. Concurrent clicks call different people."""
+    with transaction.atomic():
+        state = _lock_state(business.pk)
+        business = _business(business.pk)
+        _refuse_if_suspended(business)
+        entry = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+                 .order_by("sort_key").first())
+        if entry is None:
+            raise QueueError(_("Nobody is waiting."), code=409, error="queue_empty", status=409)
+        now = timezone.now()
+        _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CALLED, called_at=now)
+        _changed(state, "called", business, entry)
+        _announce_two_ahead(state, business)
+    return entry
+
+
+def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
+    """The called customer is at the counter: the timeout no longer applies."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        business = _business(entry.business_id)
+        updated = QueueEntry.objects.filter(pk=entry.pk, status=EntryStatus.CALLED,
+                                            arrived_at__isnull=True)
+        if updated.update(arrived_at=timezone.now(), updated_at=timezone.now()):
+            entry.refresh_from_db()
+            _changed(state, "arrived", business, entry)
+        elif entry_refresh(entry).status != EntryStatus.CALLED:
+            raise _cannot(entry)
+    return entry
+
+
+def entry_serve(*, entry: QueueEntry) -> QueueEntry:
+    """The called customer has been served; their service time teaches the estimate."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        business = _business(entry.business_id)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        if current.status == EntryStatus.SERVED:
+            return current
+        if current.status != EntryStatus.CALLED:
+            raise _cannot(current)
+        now = max(timezone.now(), current.called_at)
+        started = current.arrived_at or current.called_at
+        seconds = max(0, int((now - started).total_seconds()))
+        _transition(current, (EntryStatus.CALLED,), status=EntryStatus.SERVED, served_at=now,
+                    finished_at=now, actual_service_seconds=seconds)
+        _learn_service_time(state, business, seconds)
+        _changed(state, "served", business, current)
+    return current
+
+
+def _learn_service_time(state: QueueState, business: Business, seconds: int) -> None:
+    # The configured average counts as one sample; far-off values (a
+    # forgotten "served" click) are clipped so one of them cannot wreck it.
+    prior = business.average_service_time
+    current = state.service_estimate_seconds or prior
+    clipped = min(max(seconds, 10), 4 * prior)
+    weight = max(0.1, 1 / (state.served_samples + 2))
+    state.service_estimate_seconds = max(10, round(current + weight * (clipped - current)))
+    state.served_samples += 1
+
+
+def entry_miss(*, entry: QueueEntry, timed_out: bool = False) -> QueueEntry:
+    """The called customer did not come. Idempotent."""
+    with transaction.atomic():
+        state = _lock_state(entry.business_id)
+        business = _business(entry.business_id)
+        if _transition(entry, (EntryStatus.CALLED,), status=EntryStatus.MISSED,
+                       finished_at=timezone.now()):
+            _changed(state, "missed", business, entry)
+        elif entry_refresh(entry).status != EntryStatus.MISSED:
+            raise _cannot(entry)
+    return entry
+
+
+def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
+    """Timeout of one called entry; calls the next one when auto-advance is on.
+
+    Conditional on the entry still being the same unanswered call, so two
+    sweeps running at once never miss it twice nor advance twice.
+    """
+    with transaction.atomic():
+        state = _lock_state(QueueEntry.objects.values_list("business_id", flat=True)
+                            .get(pk=entry_id))
+        entry = QueueEntry.objects.get(pk=entry_id)
+        business = _business(entry.business_id)
+        updated = QueueEntry.objects.filter(
+            pk=entry_id, status=EntryStatus.CALLED, arrived_at__isnull=True, called_at=called_at
+        ).update(status=EntryStatus.MISSED, finished_at=timezone.now(),
+                 updated_at=timezone.now())
+        if not updated:
+            return None
+        entry.refresh_from_db()
+        _changed(state, "missed", business, entry)
+        if business.auto_advance_enabled and business.is_queue_open:
+            following = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+                         .order_by("sort_key").first())
+            if following is not None:
+                _transition(following, (EntryStatus.WAITING,), status=EntryStatus.CALLED,
+                            called_at=timezone.now())
+                _changed(state, "called", business, following)
+                _announce_two_ahead(state, business)
+    return entry
+
+
+def queue_expire_overdue() -> int:
+    """Sweep: every called customer past their business's timeout becomes missed."""
+    now = timezone.now()
+    candidates = (QueueEntry.objects.filter(status=EntryStatus.CALLED, arrived_at__isnull=True,
+                                            called_at__lt=now - timedelta(minutes=1))
+                  .values_list("pk", "called_at", "business__client_timeout_minutes"))
+    expired = 0
+    for entry_id, called_at, timeout in candidates:
+        if called_at + timedelta(minutes=timeout) <= now and entry_expire(
+            entry_id=entry_id, called_at=called_at
+        ):
+            expired += 1
+    return expired
+
+
+def _set_queue_flags(business: Business, event: str, **flags) -> Business:
+    with transaction.atomic():
+        state = _lock_state(business.pk)
+        business = _business(business.pk)
+        _refuse_if_suspended(business)
+        if event in ("queue_opened", "queue_resumed") and business.owner.is_read_only:
+            raise QueueError(
+                _("Your account is read-only: customers already waiting are served, "
+                  "but the queue cannot take new ones."),
+                code=403, error="account_read_only", status=403,
+            )
+        Business.objects.filter(pk=business.pk).update(updated_at=timezone.now(), **flags)
+        for name, value in flags.items():
+            setattr(business, name, value)
+        _changed(state, event, business)
+    return business
+
+
+def queue_open(*, business: Business) -> Business:
+    return _set_queue_flags(business, "queue_opened", is_queue_open=True, is_queue_paused=False)
+
+
+def queue_close(*, business: Business) -> Business:
+    """Closing stops joins; live entries stay to be served or cancelled explicitly."""
+    return _set_queue_flags(business, "queue_closed", is_queue_open=False, is_queue_paused=False)
+
+
+def queue_pause(*, business: Business) -> Business:
+    return _set_queue_flags(business, "queue_paused", is_queue_paused=True)
+
+
+def queue_resume(*, business: Business) -> Business:
+    return _set_queue_flags(business, "queue_resumed", is_queue_paused=False)
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+def entry_refresh(entry: QueueEntry) -> QueueEntry:
+    entry.refresh_from_db()
+    return entry
+
+
+def _cannot(entry: QueueEntry) -> QueueError:
+    return QueueError(
+        _("This ticket is %(status)s: that action is no longer possible.")
+        % {"status": entry.get_status_display()},
+        code=409, error="invalid_transition", status=409,
+    )
