@@ -27,7 +27,7 @@ browser:
 run: install messages
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=true $(PY) manage.py run_embedded 127.0.0.1:8000
 
 test: install messages browser
 	@eval "$$($(PY) scripts/test_services.py)" && \

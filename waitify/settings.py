@@ -127,8 +127,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/Paris"
-# Every scheduled job of the platform is listed here, in one place.
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every scheduled job of the platform is listed here, in one place. In the
+# embedded default `manage.py run_embedded` runs the same schedule in-process.
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-overdue-calls": {
+        "task": "queues.expire_overdue_calls",
+        "schedule": env.float("QUEUE_SWEEP_SECONDS", default=5.0),
+        "options": {"expires": 10},
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "businesses.User"
