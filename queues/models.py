@@ -14,6 +14,10 @@ def new_entry_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_display_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class EntryStatus(models.TextChoices):
     WAITING = "waiting", _("Waiting")
     CALLED = "called", _("Called")
@@ -42,6 +46,8 @@ class QueueState(models.Model):
     service_estimate_seconds = models.PositiveIntegerField(null=True)
     served_samples = models.PositiveIntegerField(default=0)
     version = models.BigIntegerField(default=0)
+    # The shop screen's own read-only, revocable link (no merchant session on the TV).
+    display_token = models.CharField(max_length=64, unique=True, default=new_display_token)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

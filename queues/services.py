@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business
 from queues.events import queue_event
-from queues.models import EntryStatus, QueueEntry, QueueState
+from queues.models import EntryStatus, QueueEntry, QueueState, new_display_token
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import is_open_at, next_opening
 from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
@@ -81,6 +81,15 @@ def wait_estimate(business: Business, state: QueueState | None, position: int) -
 
 def queue_version(business_id) -> int | None:
     return cache.get(VERSION_CACHE_KEY.format(business_id))
+
+
+def version_stamp(state: QueueState | None) -> str:
+    """"<business id>:<version>" for pages that poll; primes the cache when it was lost."""
+    if state is None:
+        return ""
+    key = VERSION_CACHE_KEY.format(state.business_id)
+    cache.add(key, state.version, timeout=None)
+    return f"{state.business_id}:{state.version}"
 
 
 # --- Locking and bookkeeping -----------------------------------------------------------
@@ -143,6 +152,15 @@ def _refuse_if_suspended(business: Business) -> None:
         )
 
 
+def joins_refused_because(business: Business, now: datetime | None = None) -> QueueError | None:
+    """Why a join would be refused right now (None: it would be accepted, size aside)."""
+    try:
+        _ensure_accepting_joins(business, now or timezone.now())
+    except QueueError as refusal:
+        return refusal
+    return None
+
+
 def _ensure_accepting_joins(business: Business, now: datetime) -> None:
     _refuse_if_suspended(business)
     if business.owner.is_read_only or not business.is_queue_open:
@@ -154,9 +172,9 @@ def _ensure_accepting_joins(business: Business, now: datetime) -> None:
     local_now = timezone.localtime(now)
     if not is_open_at(business.opening_hours, local_now):
         opening = next_opening(business.opening_hours, local_now)
-        extra = {"next_opening": opening.isoformat()} if opening else {}
         raise QueueError(_("The shop is closed at this hour."), code=QUEUE_CLOSED,
-                         error="outside_opening_hours", status=409, extra=extra)
+                         error="outside_opening_hours", status=409,
+                         extra={"next_opening": opening.isoformat()} if opening else {})
 
 
 def _business(business_id) -> Business:
@@ -505,3 +523,12 @@ def _cannot(entry: QueueEntry) -> QueueError:
         % {"status": entry.get_status_display()},
         code=409, error="invalid_transition", status=409,
     )
+
+
+def display_regenerate_token(*, business: Business) -> QueueState:
+    """A new read-only link for the shop's screen; the old one stops working."""
+    with transaction.atomic():
+        state = _lock_state(business.pk)
+        state.display_token = new_display_token()
+        state.save(update_fields=["display_token", "updated_at"])
+    return state

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
+from businesses import qr
 from businesses.models import Business
 from businesses.services import account_summary
-from queues.models import EntryStatus
+from businesses.views import get_business_for_user
+from queues import selectors, services
+from queues.forms import JoinForm, WalkInForm
+from queues.models import EntryStatus, QueueEntry, QueueState
+from queues.services import QueueError
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -36,10 +45,187 @@ def overview(request: HttpRequest) -> HttpResponse:
     })
 
 
+# --- Customer ---------------------------------------------------------------------------
+
+
+def _unchanged(request: HttpRequest) -> bool:
+    """A poll that already shows the latest version is answered from the cache alone,
+    without touching the database (`v` is "<business id>:<version>")."""
+    business_id, _sep, seen = request.GET.get("v", "").partition(":")
+    if not (request.htmx and business_id and seen):
+        return False
+    current = services.queue_version(business_id)
+    return current is not None and str(current) == seen
+
+
 def join_page(request: HttpRequest, token: str) -> HttpResponse:
-    business = (
-        Business.objects.select_related("owner").filter(qr_token=token).first()
-    )
+    business = (Business.objects.select_related("owner", "queue_state_row")
+                .filter(qr_token=token).first())
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
-    return render(request, "queues/join.html", {"business": business})
+    form = JoinForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.entry_join(business=business, phone=form.cleaned_data["phone"],
+                                        name=form.cleaned_data["name"],
+                                        language=get_language() or "fr")
+        except QueueError as exc:
+            error = exc
+            if exc.error == "invalid_phone":
+                form.add_error("phone", exc.message)
+        else:
+            return redirect("queues:status", secret=entry.secret)
+    return render(request, "queues/join.html", {
+        "business": business, "form": form, "error": error,
+        "summary": selectors.join_summary(business),
+    }, status=error.status if error else 200)
+
+
+def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
+    if _unchanged(request):
+        return HttpResponse(status=204)
+    found = selectors.customer_status(secret)
+    if found is None:
+        return render(request, "queues/status_missing.html", status=404)
+    context = {"status": found, "version": services.version_stamp(found.state)}
+    template = ("queues/partials/status_card.html" if request.htmx
+                else "queues/status.html")
+    return render(request, template, context)
+
+
+def _customer_action(request: HttpRequest, secret: str, action) -> HttpResponse:
+    entry = get_object_or_404(QueueEntry, secret=secret)
+    try:
+        result = action(entry=entry)
+    except QueueError as error:
+        messages.error(request, error.message)
+        result = entry
+    return redirect("queues:status", secret=result.secret)
+
+
+@require_POST
+def entry_cancel(request: HttpRequest, secret: str) -> HttpResponse:
+    return _customer_action(request, secret, services.entry_cancel)
+
+
+@require_POST
+def entry_snooze(request: HttpRequest, secret: str) -> HttpResponse:
+    return _customer_action(request, secret, services.entry_snooze)
+
+
+@require_POST
+def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
+    return _customer_action(request, secret, services.entry_rejoin)
+
+
+# --- Merchant live queue ---------------------------------------------------------------------
+
+
+@login_required
+def live_queue(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    if _unchanged(request):
+        return HttpResponse(status=204)
+    template = "queues/partials/live_panel.html" if request.htmx else "queues/live.html"
+    return render(request, template, _live_context(business))
+
+
+def _live_context(business: Business) -> dict:
+    live = selectors.live_queue(business)
+    return {"live": live, "business": business, "version": services.version_stamp(live.state),
+            "walk_in_form": WalkInForm()}
+
+
+QUEUE_ACTIONS = {
+    "open": services.queue_open,
+    "close": services.queue_close,
+    "pause": services.queue_pause,
+    "resume": services.queue_resume,
+    "next": services.queue_call_next,
+}
+ENTRY_ACTIONS = {
+    "arrive": services.entry_mark_arrived,
+    "serve": services.entry_serve,
+    "miss": services.entry_miss,
+    "cancel": services.entry_cancel,
+}
+
+
+def _after_merchant_action(request: HttpRequest, business: Business) -> HttpResponse:
+    if request.htmx:
+        return render(request, "queues/partials/live_panel.html", _live_context(business))
+    return redirect("queues:live", business_id=business.pk)
+
+
+@login_required
+@require_POST
+def queue_action(request: HttpRequest, business_id, action: str) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    if action not in QUEUE_ACTIONS:
+        return HttpResponse(status=404)
+    try:
+        QUEUE_ACTIONS[action](business=business)
+    except QueueError as error:
+        messages.error(request, error.message)
+    business.refresh_from_db()
+    return _after_merchant_action(request, business)
+
+
+@login_required
+@require_POST
+def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
+    if action not in ENTRY_ACTIONS:
+        return HttpResponse(status=404)
+    try:
+        ENTRY_ACTIONS[action](entry=entry)
+    except QueueError as error:
+        messages.error(request, error.message)
+    return _after_merchant_action(request, business)
+
+
+@login_required
+@require_POST
+def walk_in(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    form = WalkInForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = services.entry_join(business=business, phone="", walk_in=True,
+                                        name=form.cleaned_data["name"])
+        except QueueError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{entry.ticket_label}")
+    return _after_merchant_action(request, business)
+
+
+# --- Shop display ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def display_regenerate(request: HttpRequest, business_id) -> HttpResponse:
+    business = get_business_for_user(request, business_id)
+    services.display_regenerate_token(business=business)
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return redirect("queues:live", business_id=business.pk)
+
+
+def display_screen(request: HttpRequest, token: str) -> HttpResponse:
+    state = (QueueState.objects.select_related("business").filter(display_token=token)
+             .first())
+    if state is None:
+        return render(request, "queues/join_invalid.html", status=404)
+    business = state.business
+    if _unchanged(request):
+        return HttpResponse(status=204)
+    context = {"board": selectors.display_board(business), "business": business,
+               "token": token, "version": services.version_stamp(state)}
+    if request.htmx:
+        return render(request, "queues/partials/display_board.html", context)
+    context["qr_svg"] = qr.qr_svg_inline(business.join_url)
+    return render(request, "queues/display.html", context)

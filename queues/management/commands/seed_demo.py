@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from businesses import services
-from queues import services as queue_services
 from businesses.models import Business, Plan, User
+from queues import services as queue_services
 
 DEMO_EMAIL = "demo@waitify.fr"
 DEMO_PASSWORD = "waitify-demo"  # noqa: S105 - public demo credentials, printed on purpose

@@ -1,0 +1,241 @@
+"""JSON API of the queue: the merchant's controls and the customer's public routes."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from businesses.models import Business
+from queues import selectors, services
+from queues.models import QueueEntry
+from waitify.api import MERCHANT_PERMISSIONS
+from waitify.lib.errors import WaitifyError
+from waitify.lib.phones import mask_phone
+
+# --- Merchant -----------------------------------------------------------------------
+
+
+def _business(request, business_id) -> Business:
+    return get_object_or_404(Business.objects.select_related("owner"), pk=business_id,
+                             owner=request.user)
+
+
+def _entry(request, business_id, entry_id) -> QueueEntry:
+    return get_object_or_404(QueueEntry, pk=entry_id, business_id=business_id,
+                             business__owner=request.user)
+
+
+class EntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    ticket = serializers.CharField(source="ticket_label")
+    name = serializers.CharField(source="customer_name")
+    phone = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    joined_at = serializers.DateTimeField(source="created_at")
+    called_at = serializers.DateTimeField()
+    arrived_at = serializers.DateTimeField()
+
+    def get_phone(self, entry: QueueEntry) -> str:
+        return mask_phone(entry.phone)
+
+
+class QueueView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(responses=inline_serializer("QueueState", {
+        "is_queue_active": serializers.BooleanField(),
+        "is_queue_paused": serializers.BooleanField(),
+        "current_queue_size": serializers.IntegerField(),
+        "average_wait_time": serializers.IntegerField(allow_null=True),
+        "today_served": serializers.IntegerField(),
+        "called": EntrySerializer(many=True),
+        "entries": EntrySerializer(many=True),
+    }))
+    def get(self, request, business_id):
+        return Response(queue_payload(selectors.live_queue(_business(request, business_id))))
+
+
+def queue_payload(live: selectors.LiveQueue) -> dict:
+    entries = []
+    for position, entry, estimate in live.rows():
+        row = EntrySerializer(entry).data
+        row.update(position=position, estimated_wait_time=estimate.minutes)
+        entries.append(row)
+    return {
+        "is_queue_active": live.business.is_queue_open,
+        "is_queue_paused": live.business.is_queue_paused,
+        "current_queue_size": len(live.waiting),
+        "average_wait_time": live.average_wait_minutes,
+        "today_served": live.served_today,
+        "called": EntrySerializer(live.called, many=True).data,
+        "entries": entries,
+    }
+
+
+QUEUE_ACTIONS = {
+    "open": services.queue_open,
+    "close": services.queue_close,
+    "pause": services.queue_pause,
+    "resume": services.queue_resume,
+}
+
+
+class QueueActionView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+    action_name = ""
+
+    @extend_schema(request=None, responses={200: inline_serializer("QueueFlags", {
+        "is_queue_active": serializers.BooleanField(),
+        "is_queue_paused": serializers.BooleanField(),
+    })})
+    def post(self, request, business_id):
+        business = QUEUE_ACTIONS[self.action_name](business=_business(request, business_id))
+        return Response({"is_queue_active": business.is_queue_open,
+                         "is_queue_paused": business.is_queue_paused})
+
+
+class CallNextView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(request=None, responses={200: EntrySerializer})
+    def post(self, request, business_id):
+        entry = services.queue_call_next(business=_business(request, business_id))
+        return Response(EntrySerializer(entry).data)
+
+
+ENTRY_ACTIONS = {
+    "serve": services.entry_serve,
+    "miss": services.entry_miss,
+    "arrive": services.entry_mark_arrived,
+    "cancel": services.entry_cancel,
+}
+
+
+class EntryActionView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+    action_name = ""
+
+    @extend_schema(request=None, responses={200: EntrySerializer})
+    def put(self, request, business_id, entry_id):
+        entry = ENTRY_ACTIONS[self.action_name](entry=_entry(request, business_id, entry_id))
+        return Response(EntrySerializer(entry).data)
+
+    post = put
+
+
+class WalkInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+
+
+class WalkInView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(request=WalkInSerializer, responses={201: EntrySerializer})
+    def post(self, request, business_id):
+        business = _business(request, business_id)
+        data = WalkInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_join(business=business, phone="", walk_in=True,
+                                    name=data.validated_data["name"])
+        return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+# --- Customer (public) ------------------------------------------------------------------
+
+
+class PublicThrottle(AnonRateThrottle):
+    scope = "public"
+
+
+class JoinSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+
+
+class CustomerStatusSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    status = serializers.CharField()
+    position = serializers.IntegerField(allow_null=True)
+    people_ahead = serializers.IntegerField(allow_null=True)
+    estimated_wait = serializers.IntegerField(allow_null=True, help_text="minutes")
+    estimated_wait_range = serializers.ListField(child=serializers.IntegerField(),
+                                                 allow_null=True)
+    called_at = serializers.DateTimeField(allow_null=True)
+    come_before = serializers.DateTimeField(allow_null=True)
+    snoozes_left = serializers.IntegerField()
+    can_rejoin = serializers.BooleanField()
+    business = inline_serializer("PublicBusiness", {"name": serializers.CharField(),
+                                                    "queue_state": serializers.CharField()})
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicThrottle]
+
+
+def status_body(request, found: selectors.CustomerStatus) -> dict:
+    secret = found.entry.secret
+    body = found.as_dict()
+    body["secret"] = secret
+    body["status_url"] = request.build_absolute_uri(reverse("queues:status", args=[secret]))
+    return body
+
+
+class PublicJoinView(PublicView):
+    @extend_schema(request=JoinSerializer, responses={201: CustomerStatusSerializer})
+    def post(self, request, qr_token):
+        business = get_object_or_404(Business, qr_token=qr_token)
+        data = JoinSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_join(business=business, phone=data.validated_data["phone"],
+                                    name=data.validated_data["name"],
+                                    language=get_language() or "fr")
+        found = selectors.customer_status(entry.secret)
+        return Response(status_body(request, found), status=status.HTTP_201_CREATED)
+
+
+def _customer_status_or_404(secret: str) -> selectors.CustomerStatus:
+    found = selectors.customer_status(secret)
+    if found is None:
+        raise WaitifyError(_("This ticket does not exist."), code=404, error="not_found",
+                           status=404)
+    return found
+
+
+class PublicStatusView(PublicView):
+    @extend_schema(responses={200: CustomerStatusSerializer})
+    def get(self, request, secret):
+        return Response(status_body(request, _customer_status_or_404(secret)))
+
+
+class PublicCancelView(PublicView):
+    @extend_schema(request=None, responses={200: CustomerStatusSerializer})
+    def post(self, request, secret):
+        services.entry_cancel(entry=_customer_status_or_404(secret).entry)
+        return Response(status_body(request, selectors.customer_status(secret)))
+
+
+business_queue = "businesses/<uuid:business_id>/queue"
+urlpatterns = [
+    path(business_queue, QueueView.as_view(), name="api-queue"),
+    *[path(f"{business_queue}/{name}", QueueActionView.as_view(action_name=name),
+           name=f"api-queue-{name}") for name in QUEUE_ACTIONS],
+    path(f"{business_queue}/next", CallNextView.as_view(), name="api-queue-next"),
+    path(f"{business_queue}/walk-in", WalkInView.as_view(), name="api-queue-walk-in"),
+    *[path(f"{business_queue}/clients/<uuid:entry_id>/{name}",
+           EntryActionView.as_view(action_name=name), name=f"api-entry-{name}")
+      for name in ENTRY_ACTIONS],
+    path("public/<str:qr_token>/join", PublicJoinView.as_view(), name="api-public-join"),
+    path("public/entries/<str:secret>", PublicStatusView.as_view(), name="api-public-status"),
+    path("public/entries/<str:secret>/cancel", PublicCancelView.as_view(),
+         name="api-public-cancel"),
+]

@@ -1,0 +1,163 @@
+"""Reads of the queue that pages and API share. Each runs a fixed number of
+queries, whatever the length of the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.utils import timezone
+
+from businesses.models import Business
+from queues.models import EntryStatus, QueueEntry, QueueState
+from queues.services import (
+    REJOIN_WINDOW,
+    QueueError,
+    WaitEstimate,
+    entry_position,
+    joins_refused_because,
+    wait_estimate,
+)
+
+
+def _state(business: Business) -> QueueState | None:
+    try:
+        return business.queue_state_row
+    except QueueState.DoesNotExist:
+        return None
+
+
+@dataclass
+class CustomerStatus:
+    entry: QueueEntry
+    business: Business
+    position: int | None
+    estimate: WaitEstimate | None
+    deadline: datetime | None
+    state: QueueState | None = None
+
+    @property
+    def is_your_turn(self) -> bool:
+        return self.entry.status == EntryStatus.CALLED
+
+    @property
+    def can_rejoin(self) -> bool:
+        entry = self.entry
+        return (entry.status == EntryStatus.MISSED and entry.finished_at is not None
+                and timezone.now() - entry.finished_at <= REJOIN_WINDOW)
+
+    def as_dict(self) -> dict:
+        entry, estimate = self.entry, self.estimate
+        return {
+            "ticket": entry.ticket_label,
+            "status": entry.status,
+            "position": self.position,
+            "people_ahead": self.position - 1 if self.position else None,
+            "estimated_wait": estimate.minutes if estimate else None,
+            "estimated_wait_range": [estimate.low, estimate.high] if estimate else None,
+            "called_at": entry.called_at,
+            "come_before": self.deadline,
+            "snoozes_left": max(0, 2 - entry.snooze_count),
+            "can_rejoin": self.can_rejoin,
+            "business": {"name": self.business.name,
+                         "queue_state": self.business.queue_state},
+        }
+
+
+def customer_status(secret: str) -> CustomerStatus | None:
+    """The customer's view of their entry: 2 queries (entry + position)."""
+    entry = (QueueEntry.objects.select_related("business", "business__queue_state_row")
+             .filter(secret=secret).first())
+    if entry is None:
+        return None
+    business = entry.business
+    position = entry_position(entry)
+    estimate = wait_estimate(business, _state(business), position) if position else None
+    deadline = None
+    if entry.status == EntryStatus.CALLED and entry.arrived_at is None and entry.called_at:
+        deadline = entry.called_at + timedelta(minutes=business.client_timeout_minutes)
+    return CustomerStatus(entry=entry, business=business, position=position,
+                          estimate=estimate, deadline=deadline, state=_state(business))
+
+
+@dataclass
+class LiveQueue:
+    business: Business
+    waiting: list[QueueEntry]
+    called: list[QueueEntry]
+    served_today: int
+    missed_today: int
+    average_wait_minutes: int | None
+    state: QueueState | None = None
+    estimates: list[WaitEstimate] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[int, QueueEntry, WaitEstimate]]:
+        return [(index + 1, entry, self.estimates[index])
+                for index, entry in enumerate(self.waiting)]
+
+
+def live_queue(business: Business) -> LiveQueue:
+    """Everything the merchant's live screen shows: 3 queries."""
+    state = QueueState.objects.filter(pk=business.pk).first()
+    live = list(QueueEntry.objects.filter(business=business,
+                                          status__in=[EntryStatus.WAITING, EntryStatus.CALLED])
+                .order_by("sort_key"))
+    today = timezone.localdate()
+    wait = ExpressionWrapper(F("called_at") - F("created_at"), output_field=DurationField())
+    figures = QueueEntry.objects.filter(business=business, service_day=today).aggregate(
+        served=Count("pk", filter=Q(status=EntryStatus.SERVED)),
+        missed=Count("pk", filter=Q(status=EntryStatus.MISSED)),
+        average_wait=Avg(wait, filter=Q(called_at__isnull=False)),
+    )
+    waiting = [entry for entry in live if entry.status == EntryStatus.WAITING]
+    called = sorted((entry for entry in live if entry.status == EntryStatus.CALLED),
+                    key=lambda entry: entry.called_at)
+    average = figures["average_wait"]
+    return LiveQueue(
+        business=business, waiting=waiting, called=called, served_today=figures["served"],
+        missed_today=figures["missed"],
+        average_wait_minutes=round(average.total_seconds() / 60) if average else None,
+        state=state,
+        estimates=[wait_estimate(business, state, index + 1) for index in range(len(waiting))],
+    )
+
+
+@dataclass
+class JoinSummary:
+    waiting: int
+    estimate: WaitEstimate
+    accepting: bool
+    reason: str
+    next_opening: datetime | None
+
+
+def join_summary(business: Business) -> JoinSummary:
+    """What the join page shows before the form: 1 query (the waiting count)."""
+    waiting = QueueEntry.objects.waiting().filter(business=business).count()
+    estimate = wait_estimate(business, _state(business), waiting + 1)
+    refusal: QueueError | None = joins_refused_because(business)
+    if refusal is None and waiting >= business.max_queue_size:
+        reason = "queue_full"
+    else:
+        reason = refusal.error if refusal else ""
+    opening = refusal.extra.get("next_opening") if refusal else None
+    opening = datetime.fromisoformat(opening) if opening else None
+    return JoinSummary(waiting=waiting, estimate=estimate, accepting=not reason,
+                       reason=reason, next_opening=opening)
+
+
+@dataclass
+class DisplayBoard:
+    now_serving: list[QueueEntry]
+    next_up: list[QueueEntry]
+    waiting: int
+
+
+def display_board(business: Business) -> DisplayBoard:
+    """The shop screen: who is called, who is next. 2 queries."""
+    called = list(QueueEntry.objects.filter(business=business, status=EntryStatus.CALLED)
+                  .order_by("-called_at")[:3])
+    waiting = QueueEntry.objects.waiting().filter(business=business)
+    return DisplayBoard(now_serving=called, next_up=list(waiting.order_by("sort_key")[:5]),
+                        waiting=waiting.count())
