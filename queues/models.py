@@ -88,6 +88,9 @@ class QueueEntry(models.Model):
     estimated_wait_seconds = models.PositiveIntegerField(_("estimated wait at join (s)"),
                                                          default=0)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    # Join to call; compared with estimated_wait_seconds to measure the estimate.
+    actual_wait_seconds = models.PositiveIntegerField(_("actual wait (s)"), null=True,
+                                                      blank=True)
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     served_at = models.DateTimeField(_("served at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

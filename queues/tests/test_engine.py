@@ -79,10 +79,13 @@ def test_it_refuses_joins_outside_opening_hours_with_the_next_opening(queue):
 
 
 def test_call_next_calls_the_oldest_waiting_customer_and_positions_move_up(queue, events):
-    first, second, third = fill(queue, 3)
-    called = services.queue_call_next(business=queue)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        first, second, third = fill(queue, 3)
+        clock.shift(timedelta(seconds=90))
+        called = services.queue_call_next(business=queue)
     assert called.pk == first.pk and called.status == EntryStatus.CALLED
     assert called.called_at is not None
+    assert QueueEntry.objects.get(pk=first.pk).actual_wait_seconds == 90
     second.refresh_from_db()
     third.refresh_from_db()
     assert (entry_position(second), entry_position(third)) == (1, 2)
