@@ -364,11 +364,16 @@ def queue_call_next(*, business: Business) -> QueueEntry:
                  .order_by("sort_key").first())
         if entry is None:
             raise QueueError(_("Nobody is waiting."), code=409, error="queue_empty", status=409)
-        now = timezone.now()
-        _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CALLED, called_at=now)
+        _call(entry)
         _changed(state, "called", business, entry)
         _announce_two_ahead(state, business)
     return entry
+
+
+def _call(entry: QueueEntry) -> None:
+    now = timezone.now()
+    _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CALLED, called_at=now,
+                actual_wait_seconds=max(0, int((now - entry.created_at).total_seconds())))
 
 
 def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
@@ -453,8 +458,7 @@ def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
             following = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
                          .order_by("sort_key").first())
             if following is not None:
-                _transition(following, (EntryStatus.WAITING,), status=EntryStatus.CALLED,
-                            called_at=timezone.now())
+                _call(following)
                 _changed(state, "called", business, following)
                 _announce_two_ahead(state, business)
     return entry
