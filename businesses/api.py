@@ -1,18 +1,225 @@
-"""JSON API of accounts and businesses (mounted under /api/v1/)."""
+"""JSON API of accounts and businesses (mounted under /api/v1/).
+
+Views are thin: one scoped fetch (another merchant's business is a 404), one
+serializer that validates, one call to `businesses.services`. Domain errors
+(plan limit, read-only account) are rendered by `waitify.api.exception_handler`.
+"""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.contrib.auth import authenticate
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from waitify.api import AuthTokenThrottle
+from businesses import services
+from businesses.models import Business, BusinessType, SubscriptionStatus, User
+from waitify.api import (
+    MERCHANT_PERMISSIONS,
+    AccountRateThrottle,
+    AuthTokenThrottle,
+    PlanLimitErrorSerializer,
+    error_responses,
+)
+from waitify.api_parsers import JSONParser
 from waitify.lib.errors import WaitifyError
+from waitify.lib.opening_hours import WEEKDAYS
+from waitify.lib.phones import InvalidPhone, normalize_phone
+
+TAG = "businesses"
+MAX_SERVICE_TIME = 24 * 3600  # seconds; anything longer is a typo, not a service
+
+
+# --- Reads: a business with its live queue figures ----------------------------------------
+
+def businesses_of(user: User) -> QuerySet[Business]:
+    """The user's businesses, each with `current_queue_size` and `today_served`.
+
+    The entries belong to the queues app; the relation is followed by its name
+    (`queue_entries`) so that this app imports nothing from it. Both counts
+    come from one LEFT JOIN, so listing costs one query however many rows.
+    """
+    today = timezone.localdate()
+    return Business.objects.filter(owner=user).annotate(
+        current_queue_size=Count("queue_entries", filter=Q(queue_entries__status="waiting")),
+        today_served=Count("queue_entries", filter=Q(queue_entries__status="served",
+                                                     queue_entries__service_day=today)),
+    ).order_by("name", "created_at")
+
+
+def business_totals(user: User) -> dict:
+    today = timezone.localdate()
+    return Business.objects.filter(owner=user).aggregate(
+        businesses=Count("id", distinct=True),
+        active_businesses=Count("id", filter=Q(is_active=True), distinct=True),
+        open_queues=Count("id", filter=Q(is_active=True, is_queue_open=True), distinct=True),
+        current_queue_size=Count("queue_entries", filter=Q(queue_entries__status="waiting")),
+        today_served=Count("queue_entries", filter=Q(queue_entries__status="served",
+                                                     queue_entries__service_day=today)),
+    )
+
+
+def account_of(user: User) -> dict:
+    return {"id": user.id, "email": user.email, **services.account_summary(user=user)}
+
+
+# --- Serializers ----------------------------------------------------------------------------
+
+class DayHoursSerializer(serializers.Serializer):
+    open = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False,
+                                  help_text="HH:MM, local time (Europe/Paris).")
+    close = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False,
+                                   help_text="HH:MM, after `open`.")
+    closed = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        opens, closes = attrs.get("open"), attrs.get("close")
+        if not attrs["closed"] and not (opens and closes):
+            raise serializers.ValidationError(
+                _("Give both opening and closing times, or mark the day as closed."))
+        # Zero-padded HH:MM strings compare like the times they spell.
+        if opens and closes and closes <= opens:
+            raise serializers.ValidationError(
+                {"close": [_("Closing time must be after opening time.")]})
+        return attrs
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    """One entry per weekday; a missing day has no restriction. Replaced as a whole."""
+
+    monday = DayHoursSerializer(required=False)
+    tuesday = DayHoursSerializer(required=False)
+    wednesday = DayHoursSerializer(required=False)
+    thursday = DayHoursSerializer(required=False)
+    friday = DayHoursSerializer(required=False)
+    saturday = DayHoursSerializer(required=False)
+    sunday = DayHoursSerializer(required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = [key for key in data if key not in WEEKDAYS]
+            if unknown:
+                raise serializers.ValidationError(
+                    {str(key)[:20]: [_("Unknown weekday: use monday … sunday.")]
+                     for key in unknown})
+        return super().to_internal_value(data)
+
+
+class QueueSettingsSerializer(serializers.Serializer):
+    """The queue settings of a business; fields left out keep their value."""
+
+    average_service_time = serializers.IntegerField(
+        min_value=10, max_value=MAX_SERVICE_TIME, required=False,
+        help_text="Seconds per customer.")
+    max_queue_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    opening_hours = OpeningHoursSerializer(required=False)
+    custom_message = serializers.CharField(max_length=100, allow_blank=True, required=False,
+                                           help_text="Added to the SMS sent to customers.")
+    sms_enabled = serializers.BooleanField(required=False)
+    auto_advance_enabled = serializers.BooleanField(required=False)
+    client_timeout_minutes = serializers.IntegerField(min_value=1, max_value=30,
+                                                      required=False)
+
+
+class BusinessUpdateSerializer(QueueSettingsSerializer):
+    """Every editable field of a business; fields left out keep their value."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    business_type = serializers.ChoiceField(choices=BusinessType.choices, required=False)
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False,
+                                  help_text="French number; stored as E.164.")
+    address = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    city = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    zip_code = serializers.CharField(max_length=10, allow_blank=True, required=False)
+
+    def validate_phone(self, value: str) -> str:
+        if not value:
+            return ""
+        try:
+            return normalize_phone(value)
+        except InvalidPhone as exc:
+            raise serializers.ValidationError(
+                _("Enter a valid phone number, for example 06 12 34 56 78.")) from exc
+
+    def validate_zip_code(self, value: str) -> str:
+        if value and not (len(value) == 5 and value.isascii() and value.isdigit()):
+            raise serializers.ValidationError(
+                _("A French zip code has five digits, e.g. 75011."))
+        return value
+
+
+class BusinessCreateSerializer(BusinessUpdateSerializer):
+    name = serializers.CharField(max_length=120)
+    business_type = serializers.ChoiceField(choices=BusinessType.choices)
+    average_service_time = serializers.IntegerField(
+        min_value=10, max_value=MAX_SERVICE_TIME, required=False, allow_null=True,
+        help_text="Seconds per customer; left out, the usual time for the business type.")
+
+
+class BusinessSerializer(serializers.ModelSerializer):
+    is_queue_active = serializers.BooleanField(source="is_queue_open", read_only=True)
+    queue_state = serializers.ChoiceField(
+        choices=["open", "paused", "closed", "inactive"], read_only=True)
+    opening_hours = OpeningHoursSerializer(read_only=True)
+    current_queue_size = serializers.IntegerField(
+        read_only=True, default=0, help_text="Customers waiting now.")
+    today_served = serializers.IntegerField(
+        read_only=True, default=0, help_text="Customers served today (Europe/Paris).")
+    qr_code_url = serializers.URLField(
+        source="join_url", read_only=True, help_text="The URL the business's QR code opens.")
+
+    class Meta:
+        model = Business
+        fields = [
+            "id", "name", "business_type", "phone", "address", "city", "zip_code", "country",
+            "is_active", "is_queue_active", "is_queue_paused", "queue_state",
+            "current_queue_size", "today_served", "qr_code_url", "average_service_time",
+            "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
+            "auto_advance_enabled", "client_timeout_minutes", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    plan = serializers.CharField(allow_null=True)
+    plan_title = serializers.CharField(allow_null=True)
+    max_businesses = serializers.IntegerField(help_text="-1 = unlimited.")
+    active_businesses = serializers.IntegerField()
+    subscription_status = serializers.ChoiceField(choices=SubscriptionStatus.choices)
+    trial_ends_at = serializers.DateTimeField(allow_null=True)
+
+
+class BusinessListSerializer(serializers.Serializer):
+    user = AccountSerializer()
+    businesses = BusinessSerializer(many=True)
+
+
+class TotalsSerializer(serializers.Serializer):
+    businesses = serializers.IntegerField()
+    active_businesses = serializers.IntegerField()
+    open_queues = serializers.IntegerField()
+    current_queue_size = serializers.IntegerField()
+    today_served = serializers.IntegerField()
+
+
+class SummarySerializer(serializers.Serializer):
+    user = AccountSerializer()
+    totals = TotalsSerializer()
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -20,18 +227,22 @@ class CredentialsSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, max_length=128)
 
 
+# --- Views ----------------------------------------------------------------------------------
+
 class AuthTokenView(APIView):
     """Exchange an e-mail and password for an API token."""
 
     authentication_classes: list = []
+    parser_classes = [JSONParser, FormParser]  # `curl -d email=… -d password=…` works too
     permission_classes = [AllowAny]
     throttle_classes = [AuthTokenThrottle]
 
     @extend_schema(
-        request=CredentialsSerializer,
-        responses={200: inline_serializer("AuthToken", {"token": serializers.CharField()})},
+        tags=["auth"], operation_id="auth_token_create", request=CredentialsSerializer,
+        responses={200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+                   **error_responses(400, 401, 429)},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         user = authenticate(request, email=credentials.validated_data["email"],
@@ -43,4 +254,132 @@ class AuthTokenView(APIView):
         return Response({"token": token.key})
 
 
-urlpatterns: list = []
+class MerchantView(APIView):
+    """A merchant with API access, acting on their own businesses only."""
+
+    permission_classes = MERCHANT_PERMISSIONS
+    throttle_classes = [AccountRateThrottle]
+
+    def get_business(self, business_id: UUID) -> Business:
+        return get_object_or_404(businesses_of(self.request.user), pk=business_id)
+
+    @staticmethod
+    def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class BusinessListView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_list",
+        summary=gettext_lazy("The account's businesses, with the account summary"),
+        responses={200: BusinessListSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        listing = {"user": account_of(request.user), "businesses": businesses_of(request.user)}
+        return Response(BusinessListSerializer(listing).data)
+
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_create", request=BusinessCreateSerializer,
+        responses={201: BusinessSerializer, **error_responses(400, 401),
+                   403: PlanLimitErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        fields = self.validated(BusinessCreateSerializer, request)
+        business = services.business_create(owner=request.user, **fields)
+        return Response(BusinessSerializer(business).data, status=status.HTTP_201_CREATED)
+
+
+class BusinessSummaryView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_summary",
+        summary=gettext_lazy("Account summary and totals over all businesses"),
+        responses={200: SummarySerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        summary = {"user": account_of(request.user), "totals": business_totals(request.user)}
+        return Response(SummarySerializer(summary).data)
+
+
+class BusinessDetailView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_retrieve",
+        responses={200: BusinessSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, business_id: UUID) -> Response:
+        return Response(BusinessSerializer(self.get_business(business_id)).data)
+
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_update", request=BusinessUpdateSerializer,
+        description=gettext_lazy("Fields left out keep their value."),
+        responses={200: BusinessSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def put(self, request: Request, business_id: UUID) -> Response:
+        business = self.get_business(business_id)
+        fields = self.validated(BusinessUpdateSerializer, request)
+        business = services.business_update(business=business, **fields)
+        return Response(BusinessSerializer(business).data)
+
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_destroy",
+        description=gettext_lazy("Soft delete: the business is deactivated, its queue "
+                                 "closed, and it no longer counts against the plan."),
+        responses={200: BusinessSerializer, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, business_id: UUID) -> Response:
+        business = services.business_deactivate(business=self.get_business(business_id))
+        return Response(BusinessSerializer(business).data)
+
+
+class BusinessActivateView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_activate", request=None,
+        responses={200: BusinessSerializer, **error_responses(401, 404),
+                   403: PlanLimitErrorSerializer},
+    )
+    def post(self, request: Request, business_id: UUID) -> Response:
+        business = services.business_activate(business=self.get_business(business_id))
+        return Response(BusinessSerializer(business).data)
+
+
+class BusinessQueueSettingsView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_queue_settings_update",
+        request=QueueSettingsSerializer,
+        description=gettext_lazy("Only the queue settings; fields left out keep their "
+                                 "value, other fields are ignored."),
+        responses={200: BusinessSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def put(self, request: Request, business_id: UUID) -> Response:
+        business = self.get_business(business_id)
+        fields = self.validated(QueueSettingsSerializer, request)
+        business = services.business_update(business=business, **fields)
+        return Response(BusinessSerializer(business).data)
+
+
+class BusinessQrRegenerateView(MerchantView):
+    @extend_schema(
+        tags=[TAG], operation_id="businesses_qr_code_regenerate", request=None,
+        description=gettext_lazy("A new QR token: printed codes and links with the old "
+                                 "one stop working at once."),
+        responses={200: BusinessSerializer, **error_responses(401, 403, 404)},
+    )
+    def post(self, request: Request, business_id: UUID) -> Response:
+        business = services.business_regenerate_qr_token(
+            business=self.get_business(business_id))
+        return Response(BusinessSerializer(business).data)
+
+
+urlpatterns = [
+    path("businesses", BusinessListView.as_view(), name="api-businesses"),
+    path("businesses/summary", BusinessSummaryView.as_view(), name="api-businesses-summary"),
+    path("businesses/<uuid:business_id>", BusinessDetailView.as_view(),
+         name="api-business"),
+    path("businesses/<uuid:business_id>/activate", BusinessActivateView.as_view(),
+         name="api-business-activate"),
+    path("businesses/<uuid:business_id>/queue/settings", BusinessQueueSettingsView.as_view(),
+         name="api-business-queue-settings"),
+    path("businesses/<uuid:business_id>/qr-code/regenerate",
+         BusinessQrRegenerateView.as_view(), name="api-business-qr-regenerate"),
+]
