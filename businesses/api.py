@@ -2,7 +2,7 @@
 
 Views are thin: one scoped fetch (another merchant's business is a 404), one
 serializer that validates, one call to `businesses.services`. Domain errors
-(plan limit, read-only account) are rendered by `waitify.api.exception_handler`.
+(plan limit, read-only account) are rendered by `waitify.lib.api.exception_handler`.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from rest_framework.views import APIView
 
 from businesses import services
 from businesses.models import Business, BusinessType, SubscriptionStatus, User
-from waitify.api import (
+from waitify.lib.api import (
     MERCHANT_PERMISSIONS,
     AccountRateThrottle,
     AuthTokenThrottle,
     PlanLimitErrorSerializer,
     error_responses,
 )
-from waitify.api_parsers import JSONParser
+from waitify.lib.api_parsers import JSONParser
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import WEEKDAYS
 from waitify.lib.phones import InvalidPhone, normalize_phone

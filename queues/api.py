@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from businesses.models import Business
 from queues import selectors, services
 from queues.models import QueueEntry
-from waitify.api import MERCHANT_PERMISSIONS
+from waitify.lib.api import MERCHANT_PERMISSIONS
 from waitify.lib.errors import WaitifyError
 from waitify.lib.phones import mask_phone
 

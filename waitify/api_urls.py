@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from businesses import api as businesses_api
-from waitify.api import not_found
+from waitify.lib.api import not_found
 
 urlpatterns = [
     path("auth/token", businesses_api.AuthTokenView.as_view(), name="api-auth-token"),

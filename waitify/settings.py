@@ -83,10 +83,15 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# An empty DATABASE_URL (`DATABASE_URL=${DATABASE_URL:-}` in compose files) means "unset".
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'waitify.sqlite3'}")
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'var' / 'waitify.sqlite3'}"
+    )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A kept-alive connection is checked before reuse, so a database restart costs no failed request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] != 0
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -226,6 +231,8 @@ MEDIA_ROOT = BASE_DIR / "media"
 
 # --- Security -------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SITE_URL.startswith("https"))
+# Container and load-balancer probes call /health over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SITE_URL.startswith("https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
@@ -251,10 +258,10 @@ REST_FRAMEWORK = {
         "public": env.str("API_PUBLIC_RATE_LIMIT", default="120/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "waitify.api.exception_handler",
+    "EXCEPTION_HANDLER": "waitify.lib.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only: in form-encoded input DRF reads a missing boolean as false.
-    "DEFAULT_PARSER_CLASSES": ["waitify.api_parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["waitify.lib.api_parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

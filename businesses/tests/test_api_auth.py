@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conftest import PASSWORD, make_merchant
-from waitify.api import AccountRateThrottle
+from waitify.lib.api import AccountRateThrottle
 
 TOKEN_URL = "/api/v1/auth/token"
 
