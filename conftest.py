@@ -6,6 +6,9 @@ merchant (`outsider`) and an anonymous visitor (`client`).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -111,3 +114,97 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+# --- Real browser: Debian's chromium driven by Playwright ----------------------------
+# Used by tests marked `browser`. Screenshots land in /screenshots/ (gitignored) so
+# that a person can look at every page after a run.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic"]
+SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (starting it costs about a second)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"*** {CHROMIUM} is missing (apt-get install chromium): browser tests "
+                    "SKIPPED ***")
+    # The sync Playwright API runs an event loop in this thread; the ORM calls the
+    # tests make around it are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """Open a tab on the live server: `open_page(viewport=PHONE, language="en", user=…)`.
+
+    The tab speaks French like a browser in France; `language` sets Django's language
+    cookie instead, `user` logs the tab in. JavaScript errors and console errors are
+    collected in `page.js_errors`.
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    contexts = []
+
+    def _open(*, viewport: dict | None = None, language: str | None = None,
+              user: User | None = None):
+        context = browser.new_context(viewport=viewport or DESKTOP, base_url=live_server.url,
+                                      locale="fr-FR", accept_downloads=True)
+        contexts.append(context)
+        cookies = []
+        if language:
+            cookies.append({"name": settings.LANGUAGE_COOKIE_NAME, "value": language,
+                            "url": live_server.url})
+        if user is not None:
+            django_client = Client()
+            django_client.force_login(user)
+            session = django_client.cookies[settings.SESSION_COOKIE_NAME].value
+            cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session,
+                            "url": live_server.url})
+        if cookies:
+            context.add_cookies(cookies)
+        page = context.new_page()
+        page.js_errors = []
+
+        def on_console(message) -> None:
+            # A page served with an error status (the friendly 404 of an old QR code)
+            # is reported as a failed load of the document itself: tests check the
+            # status of the documents they open, so only other resources count here.
+            if message.type != "error":
+                return
+            if (message.text.startswith("Failed to load resource")
+                    and message.location.get("url") == page.url):
+                return
+            page.js_errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: page.js_errors.append(f"page error: {error}"))
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, "login-fr-phone")` saves a full-page PNG under /screenshots/."""
+    SCREENSHOTS_DIR.mkdir(exist_ok=True)
+
+    def _save(page, name: str) -> Path:
+        path = SCREENSHOTS_DIR / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _save

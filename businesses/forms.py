@@ -46,7 +46,8 @@ class BusinessForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        # A UUID primary key is set before the first save: ask the row state instead.
+        if not self.instance._state.adding:
             self.fields["average_service_minutes"].initial = max(
                 1, round(self.instance.average_service_time / 60)
             )
