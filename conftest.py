@@ -6,6 +6,7 @@ merchant (`outsider`) and an anonymous visitor (`client`).
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -47,9 +48,20 @@ def _clean_cache():
 @pytest.fixture
 def plans(db) -> dict[str, Plan]:
     """The three default plans, seeded by a data migration."""
-
-
+    business_services.ensure_default_plans()  # a transactional test's flush removes them
     return {plan.name: plan for plan in Plan.objects.all()}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # A transactional test ends with a flush that also empties what the data
+    # migrations seeded (plans, platform settings, site); with --reuse-db the next
+    # run would start without them. Seed them again once per run.
+    from django.apps import apps
+
+    seed = importlib.import_module("businesses.migrations.0002_default_plans")
+    with django_db_blocker.unblock():
+        seed.seed_plans_and_settings(apps, None)
 
 
 def make_merchant(email: str, plan: str = "basic", **extra) -> User:

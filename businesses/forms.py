@@ -83,7 +83,8 @@ class BusinessForm(forms.ModelForm):
 
     def clean_zip_code(self) -> str:
         value = self.cleaned_data.get("zip_code", "").strip()
-        if value and not (len(value) == 5 and value.isdigit()):
+        # isdigit() alone accepts "７５０１１" or "²": only ASCII digits make a zip code.
+        if value and not (len(value) == 5 and value.isascii() and value.isdigit()):
             raise forms.ValidationError(_("A French zip code has five digits, e.g. 75011."))
         return value
 
@@ -114,8 +115,8 @@ class BusinessForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in self.Meta.fields
                 if self.cleaned_data.get(name) is not None}
         data["opening_hours"] = self.cleaned_data["opening_hours"]
-        if self.cleaned_data["average_service_time"]:
-            data["average_service_time"] = self.cleaned_data["average_service_time"]
+        # None asks the service for the usual time of the (possibly new) type.
+        data["average_service_time"] = self.cleaned_data["average_service_time"]
         return data
 
 

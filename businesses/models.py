@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -312,6 +313,19 @@ def new_qr_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+QR_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class BusinessQuerySet(models.QuerySet):
+    def with_qr_token(self, token: str) -> BusinessQuerySet:
+        """The business a printed code points at. Anything that is not a token (a NUL
+        byte, 300 characters…) from a scanner or a typo matches nothing, without a query
+        that PostgreSQL would refuse with an error."""
+        if not QR_TOKEN_SHAPE.fullmatch(token or ""):
+            return self.none()
+        return self.filter(qr_token=token)
+
+
 class Business(TimestampedModel):
     owner = models.ForeignKey(
         User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="businesses"
@@ -349,6 +363,8 @@ class Business(TimestampedModel):
         _("customer timeout (minutes)"), validators=[MinValueValidator(1), MaxValueValidator(30)]
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    objects = BusinessQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

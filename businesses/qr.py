@@ -9,7 +9,8 @@ import qrcode.image.svg
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from businesses.models import Business
@@ -34,6 +35,37 @@ def qr_svg(url: str) -> bytes:
     return buffer.getvalue()
 
 
+TITLE_FONT = "Helvetica-Bold"
+
+
+def _printable(text: str) -> str:
+    """The characters the PDF's standard fonts can draw (cp1252); emoji and the like
+    would print as black boxes on the shop door."""
+    kept = "".join(char for char in text if char.encode("cp1252", "ignore"))
+    return " ".join(kept.split()) or text
+
+
+def _title_lines(text: str, width: float) -> tuple[list[str], int]:
+    """The business name in the largest size that fits `width`, on up to three lines."""
+    for size in range(30, 17, -2):
+        if stringWidth(text, TITLE_FONT, size) <= width:
+            return [text], size
+    size = 18
+    lines: list[str] = []
+    for line in simpleSplit(text, TITLE_FONT, size, width):
+        # simpleSplit only breaks at spaces: cut a word that is wider than the page.
+        while stringWidth(line, TITLE_FONT, size) > width:
+            cut = len(line)
+            while cut > 1 and stringWidth(line[:cut], TITLE_FONT, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    if len(lines) > 3:
+        lines = [*lines[:2], lines[2].rstrip()[:-1] + "…"]
+    return lines, size
+
+
 def poster_pdf(business: Business) -> bytes:
     """A4 poster for the shop door: name, big QR code, instructions in French."""
     buffer = io.BytesIO()
@@ -46,8 +78,13 @@ def poster_pdf(business: Business) -> bytes:
     pdf.setFillColor(accent)
     pdf.rect(0, height - 38 * mm, width, 38 * mm, stroke=0, fill=1)
     pdf.setFillColor(HexColor("#ffffff"))
-    pdf.setFont("Helvetica-Bold", 30)
-    pdf.drawCentredString(width / 2, height - 24 * mm, business.name[:40])
+    lines, size = _title_lines(_printable(business.name), width - 30 * mm)
+    pdf.setFont(TITLE_FONT, size)
+    leading = size * 1.15
+    y = height - 19 * mm + (len(lines) - 1) * leading / 2 - size / 3  # centred in the band
+    for line in lines:
+        pdf.drawCentredString(width / 2, y, line)
+        y -= leading
 
     pdf.setFillColor(ink)
     pdf.setFont("Helvetica-Bold", 26)

@@ -62,11 +62,19 @@ def _lock_owner(owner: User) -> User:
     return User.objects.select_related("plan").select_for_update(of=("self",)).get(pk=owner.pk)
 
 
+def _plan_of(user: User) -> Plan:
+    return user.plan or Plan.objects.get(name="basic")
+
+
+def account_has_room_for_business(*, user: User) -> bool:
+    """Whether one more active business fits in the plan (a hint: the lock decides)."""
+    active = Business.objects.filter(owner=user, is_active=True).count()
+    return _plan_of(user).allows_businesses(active + 1)
+
+
 def _ensure_room_for_one_more(owner: User) -> None:
-    plan = owner.plan or Plan.objects.get(name="basic")
-    active = Business.objects.filter(owner=owner, is_active=True).count()
-    if not plan.allows_businesses(active + 1):
-        raise PlanLimitReached(plan)
+    if not account_has_room_for_business(user=owner):
+        raise PlanLimitReached(_plan_of(owner))
 
 
 def business_create(*, owner: User, name: str, business_type: str, **fields: Any) -> Business:
@@ -89,10 +97,14 @@ def business_create(*, owner: User, name: str, business_type: str, **fields: Any
 
 
 def business_update(*, business: Business, **fields: Any) -> Business:
+    """Change the given fields; an empty service time means the usual one for the type."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown business fields: {sorted(unknown)}")
     account_ensure_can_change(user=business.owner)
+    if "average_service_time" in fields and not fields["average_service_time"]:
+        business_type = fields.get("business_type", business.business_type)
+        fields["average_service_time"] = PlatformSettings.load().service_time_for(business_type)
     for name, value in fields.items():
         setattr(business, name, value)
     business.full_clean(exclude=["owner"])

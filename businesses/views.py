@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from businesses import qr, services
 from businesses.forms import BusinessForm, ProfileForm
-from businesses.models import Business, Plan
+from businesses.models import Business
 from businesses.services import BusinessError
 
 
@@ -21,9 +24,19 @@ def get_business_for_user(request: HttpRequest, business_id) -> Business:
     )
 
 
+def _warn_when_the_account_is_locked(request: HttpRequest) -> None:
+    # Say so before the merchant fills a form that the service will refuse.
+    try:
+        services.account_ensure_can_change(user=request.user)
+    except BusinessError as error:
+        messages.warning(request, error.message)
+
+
 @login_required
 def business_create(request: HttpRequest) -> HttpResponse:
     form = BusinessForm(request.POST or None)
+    if request.method == "GET":
+        _warn_when_the_account_is_locked(request)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
         try:
@@ -36,14 +49,18 @@ def business_create(request: HttpRequest) -> HttpResponse:
             return redirect("businesses:detail", business_id=business.pk)
     return render(request, "businesses/business_form.html", {
         "form": form, "creating": True, "plan": request.user.plan,
-        "at_limit": not _has_room(request.user),
+        "at_limit": not services.account_has_room_for_business(user=request.user),
     })
 
 
 @login_required
 def business_detail(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
-    form = BusinessForm(request.POST or None, instance=business)
+    # The form writes what was typed onto its instance: give it a copy, so that a refused
+    # or invalid change does not show up in the page's heading as if it were saved.
+    form = BusinessForm(request.POST or None, instance=copy.copy(business))
+    if request.method == "GET":
+        _warn_when_the_account_is_locked(request)
     if request.method == "POST" and form.is_valid():
         try:
             services.business_update(business=business, **form.service_fields())
@@ -90,15 +107,12 @@ def _run(request: HttpRequest, business: Business, action, success: str) -> Http
     return redirect("businesses:detail", business_id=business.pk)
 
 
-def _has_room(user) -> bool:
-    plan = user.plan or Plan.objects.get(name="basic")
-    return plan.allows_businesses(user.businesses.filter(is_active=True).count() + 1)
-
-
 def _download(content: bytes, content_type: str, business: Business, suffix: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     filename = f"waitify-{slugify(business.name) or 'business'}-{suffix}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # The code changes when the token is regenerated: never serve a stale copy.
+    patch_cache_control(response, private=True, no_cache=True)
     return response
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from queues.models import QueueEntry
-from waitify.lib.phones import mask_phone
+from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
 
 
 @admin.register(QueueEntry)
@@ -18,6 +18,17 @@ class QueueEntryAdmin(admin.ModelAdmin):
     @admin.display(description="phone")
     def masked_phone(self, entry: QueueEntry) -> str:
         return mask_phone(entry.phone)
+
+    def get_search_results(self, request, queryset, search_term):
+        # Phones are stored as E.164: "06 12 34 56 78", as a customer says it on the
+        # phone, must find "+33612345678" too.
+        results, may_have_duplicates = super().get_search_results(request, queryset,
+                                                                   search_term)
+        try:
+            phone = normalize_phone(search_term)
+        except InvalidPhone:
+            return results, may_have_duplicates
+        return results | queryset.filter(phone=phone), may_have_duplicates
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -60,7 +60,7 @@ def _unchanged(request: HttpRequest) -> bool:
 
 def join_page(request: HttpRequest, token: str) -> HttpResponse:
     business = (Business.objects.select_related("owner", "queue_state_row")
-                .filter(qr_token=token).first())
+                .with_qr_token(token).first())
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
     form = JoinForm(request.POST or None)

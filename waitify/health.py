@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 def _check_database() -> dict:
@@ -56,7 +56,7 @@ CHECKS = {
 
 
 @never_cache
-@require_GET
+@require_safe  # load balancers probe with GET or HEAD
 def health(request):
     services = {name: check() for name, check in CHECKS.items()}
     healthy = all(service["status"] != "down" for service in services.values())

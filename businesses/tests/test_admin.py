@@ -1,0 +1,295 @@
+"""Staff run the platform from the Django admin: lists, search, filters, change pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from django import forms
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from businesses import services
+from businesses.models import Business, PlatformSettings, User
+from conftest import PASSWORD, make_merchant
+from queues.models import QueueEntry
+
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def staff_client(client, db):
+    staff = User.objects.create_superuser("staff@waitify.fr", PASSWORD)
+    client.force_login(staff)
+    return client
+
+
+def add_entry(business: Business, number: int, **fields) -> QueueEntry:
+    return QueueEntry.objects.create(
+        business=business, phone=f"+3361234{number:04d}", customer_name=f"Client {number}",
+        service_day=timezone.localdate(), ticket_number=number, sort_key=number, **fields)
+
+
+def add_merchants_with_businesses(numbers: range) -> list[Business]:
+    businesses = []
+    for number in numbers:
+        owner = make_merchant(f"m{number}@example.fr", plan="pro", first_name=f"M{number}")
+        businesses.append(services.business_create(owner=owner, name=f"Commerce {number}",
+                                                   business_type="bakery", city="Nantes"))
+    return businesses
+
+
+def _field_data(form, data: dict) -> None:
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        value = form[name].value()
+        key = form.add_prefix(name)
+        if isinstance(field, forms.SplitDateTimeField):
+            moment = value if isinstance(value, datetime) else None
+            data[f"{key}_0"] = moment.strftime("%Y-%m-%d") if moment else ""
+            data[f"{key}_1"] = moment.strftime("%H:%M:%S") if moment else ""
+        elif isinstance(field, forms.BooleanField):
+            if value:
+                data[key] = "on"
+        elif isinstance(value, (list, tuple)):
+            data[key] = [str(item) for item in value]
+        elif value is not None:
+            data[key] = str(value)
+
+
+def as_submitted(page) -> dict:
+    """What the browser would post back from an admin add/change page left as it is,
+    inline formsets included (other apps add inlines to these pages)."""
+    assert page.status_code == 200
+    data: dict = {}
+    _field_data(page.context["adminform"].form, data)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        _field_data(formset.management_form, data)
+        for form in formset.forms:
+            _field_data(form, data)
+    return data
+
+
+def admin_errors(response) -> object:
+    if response.context is None:
+        return response
+    return ([response.context["adminform"].form.errors]
+            + [inline.formset.errors for inline in response.context["inline_admin_formsets"]])
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+# --- change lists -----------------------------------------------------------------------------
+
+
+def test_staff_see_the_merchant_accounts_with_search_and_filters(staff_client, merchant,
+                                                                outsider, business):
+    url = reverse("admin:businesses_user_changelist")
+
+    listing = staff_client.get(url, **ENGLISH)
+    assert listing.status_code == 200
+    assert merchant.email in listing.content.decode()
+    assert outsider.email in listing.content.decode()
+
+    found = staff_client.get(url, {"q": "owner@", "subscription_status__exact": "trial"},
+                             **ENGLISH)
+    assert found.status_code == 200
+    html = found.content.decode()
+    assert merchant.email in html
+    assert outsider.email not in html
+    assert "1 merchant account" in html
+
+
+def test_staff_see_the_businesses_with_search_and_filters(staff_client, business,
+                                                          outsider_business):
+    services.business_deactivate(business=outsider_business)
+    url = reverse("admin:businesses_business_changelist")
+
+    listing = staff_client.get(url, **ENGLISH)
+    assert listing.status_code == 200
+    assert "Boulangerie Martin" in listing.content.decode()
+    assert "Garage Dupont" in listing.content.decode()
+
+    by_owner = staff_client.get(url, {"q": "owner@example.fr"}, **ENGLISH).content.decode()
+    assert "Boulangerie Martin" in by_owner and "Garage Dupont" not in by_owner
+
+    inactive = staff_client.get(url, {"is_active__exact": "0"}, **ENGLISH).content.decode()
+    assert "Garage Dupont" in inactive and "Boulangerie Martin" not in inactive
+
+    by_type = staff_client.get(url, {"business_type__exact": "garage", "q": "Garage"},
+                               **ENGLISH).content.decode()
+    assert "Garage Dupont" in by_type and "Boulangerie Martin" not in by_type
+
+
+def test_staff_see_the_plans(staff_client, plans):
+    url = reverse("admin:businesses_plan_changelist")
+    response = staff_client.get(url, {"q": "pro", "api_access__exact": "1"}, **ENGLISH)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("admin:businesses_plan_change", args=[plans["pro"].pk]) in html
+    assert reverse("admin:businesses_plan_change", args=[plans["basic"].pk]) not in html
+    assert reverse("admin:businesses_plan_change", args=[plans["enterprise"].pk]) not in html
+
+
+def test_staff_see_the_platform_settings(staff_client, db):
+    PlatformSettings.load()
+    response = staff_client.get(reverse("admin:businesses_platformsettings_changelist"),
+                                **ENGLISH)
+    assert response.status_code == 200
+    assert "Platform settings" in response.content.decode()
+
+
+def test_staff_see_the_queue_entries_with_masked_phones(staff_client, business,
+                                                        outsider_business):
+    add_entry(business, 1)
+    add_entry(business, 2, status="cancelled")
+    add_entry(outsider_business, 3)
+    url = reverse("admin:queues_queueentry_changelist")
+
+    listing = staff_client.get(url, **ENGLISH)
+    assert listing.status_code == 200
+    assert "06 •• •• •• 01" in listing.content.decode()
+    assert "+33612340001" not in listing.content.decode()
+
+    waiting = staff_client.get(url, {"q": "Boulangerie", "status__exact": "waiting"},
+                               **ENGLISH).content.decode()
+    assert "A-001" in waiting
+    assert "A-002" not in waiting and "A-003" not in waiting
+
+
+def test_staff_find_a_queue_entry_by_the_phone_number_as_customers_say_it(staff_client,
+                                                                          business):
+    add_entry(business, 7)
+    add_entry(business, 8)
+    url = reverse("admin:queues_queueentry_changelist")
+
+    html = staff_client.get(url, {"q": "06 12 34 00 07"}, **ENGLISH).content.decode()
+
+    assert "A-007" in html
+    assert "A-008" not in html
+
+
+# --- change pages ----------------------------------------------------------------------------
+
+
+def test_staff_open_every_change_page(staff_client, merchant, business, plans):
+    entry = add_entry(business, 1)
+    pages = [
+        reverse("admin:businesses_user_change", args=[merchant.pk]),
+        reverse("admin:businesses_user_add"),
+        reverse("admin:businesses_business_change", args=[business.pk]),
+        reverse("admin:businesses_plan_change", args=[plans["pro"].pk]),
+        reverse("admin:businesses_platformsettings_change", args=[PlatformSettings.load().pk]),
+        reverse("admin:queues_queueentry_change", args=[entry.pk]),
+    ]
+    for url in pages:
+        response = staff_client.get(url, **ENGLISH)
+        assert response.status_code == 200, url
+
+
+def test_staff_change_the_default_service_time_of_a_type_without_a_deploy(staff_client,
+                                                                          merchant):
+    platform = PlatformSettings.load()
+    url = reverse("admin:businesses_platformsettings_change", args=[platform.pk])
+    data = as_submitted(staff_client.get(url))
+    data.update({
+        "sms_unit_cost_cents": "4", "trial_days": "30", "default_max_queue_size": "60",
+        "default_client_timeout_minutes": "7",
+        "default_service_times": json.dumps({**platform.default_service_times, "bakery": 240}),
+    })
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, admin_errors(response)
+    created = services.business_create(owner=merchant, name="Pain Chaud",
+                                       business_type="bakery")
+    assert (created.average_service_time, created.max_queue_size,
+            created.client_timeout_minutes) == (240, 60, 7)
+    assert PlatformSettings.load().sms_unit_cost_cents == 4
+
+
+def test_staff_cannot_add_a_second_platform_settings_row(staff_client, db):
+    PlatformSettings.load()
+    response = staff_client.get(reverse("admin:businesses_platformsettings_add"))
+    assert response.status_code == 403
+
+
+def test_staff_create_a_merchant_account(staff_client, plans):
+    url = reverse("admin:businesses_user_add")
+    data = as_submitted(staff_client.get(url))
+    data.update({"email": "New.Merchant@Example.fr", "password1": "une-phrase-longue-2026",
+                 "password2": "une-phrase-longue-2026", "plan": plans["pro"].pk})
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, admin_errors(response)
+    user = User.objects.get(email="new.merchant@example.fr")
+    assert user.plan == plans["pro"]
+    assert user.check_password("une-phrase-longue-2026")
+
+
+def test_staff_change_an_accounts_plan_and_status(staff_client, merchant, plans):
+    url = reverse("admin:businesses_user_change", args=[merchant.pk])
+    data = as_submitted(staff_client.get(url))
+    data.update({"plan": plans["enterprise"].pk, "subscription_status": "active"})
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, admin_errors(response)
+    merchant.refresh_from_db()
+    assert merchant.plan == plans["enterprise"]
+    assert merchant.subscription_status == "active"
+    assert merchant.email == "owner@example.fr"
+
+
+# --- queries that do not grow with the rows --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [
+    "admin:businesses_business_changelist",
+    "admin:businesses_user_changelist",
+    "admin:queues_queueentry_changelist",
+])
+def test_a_change_list_runs_the_same_number_of_queries_for_2_and_8_rows(staff_client, name):
+    for business in add_merchants_with_businesses(range(2)):
+        add_entry(business, 1)
+    url = reverse(name)
+    with_two = queries_for(staff_client, url)
+
+    for business in add_merchants_with_businesses(range(2, 8)):
+        add_entry(business, 1)
+    with_eight = queries_for(staff_client, url)
+
+    assert with_eight == with_two
+
+
+# --- who may enter ---------------------------------------------------------------------------
+
+
+def test_a_merchant_cannot_open_the_admin(merchant_client):
+    response = merchant_client.get(reverse("admin:businesses_business_changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_it_checks_ownership(client, merchant, outsider_business):
+    # A staff flag alone opens no model: each one needs its permission.
+    merchant.is_staff = True
+    merchant.save()
+    client.force_login(merchant)
+    url = reverse("admin:businesses_business_change", args=[outsider_business.pk])
+
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"name": "Pwned"}).status_code == 403
+    assert Business.objects.get(pk=outsider_business.pk).name == "Garage Dupont"

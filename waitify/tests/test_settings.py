@@ -1,0 +1,140 @@
+"""One settings module driven by the environment: embedded defaults, production checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "".join(secrets.choice(string.ascii_letters + string.digits + "!@#%^&*(-_=+)")
+                          for _ in range(50)),
+    "SITE_URL": "https://waitify.example",
+    "ALLOWED_HOSTS": "waitify.example",
+    "SECURE_HSTS_SECONDS": "31536000",
+}
+
+SHOW_SETTINGS = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from waitify import celery_app
+print(json.dumps({
+    "database": settings.DATABASES["default"]["ENGINE"],
+    "database_name": str(settings.DATABASES["default"]["NAME"]),
+    "conn_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "broker": celery_app.conf.broker_url,
+    "eager": celery_app.conf.task_always_eager,
+    "sms": settings.SMS_BACKEND,
+    "stripe": settings.STRIPE_ENABLED,
+    "debug": settings.DEBUG,
+    "language": settings.LANGUAGE_CODE,
+    "site_url": settings.SITE_URL,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+}))
+"""
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run Python in a fresh process that sees only `env` (not this shell's variables)."""
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT / "var"),
+             "DJANGO_SETTINGS_MODULE": "waitify.settings", "PYTHONDONTWRITEBYTECODE": "1",
+             **env}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean,  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def settings_with(**env: str) -> dict:
+    result = run(["-c", SHOW_SETTINGS], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_values_pass_check_deploy():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_with_the_default_insecure_key():
+    env = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
+
+
+@pytest.mark.parametrize(("change", "warning"), [
+    ({"DEBUG": "true"}, "security.W018"),
+    ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
+    ({"SITE_URL": "http://waitify.example"}, "security.W008"),
+])
+def test_check_deploy_fails_with_an_insecure_production_value(change, warning):
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                 **{**PRODUCTION, **change})
+    assert result.returncode != 0
+    assert warning in result.stderr
+
+
+def test_the_embedded_default_needs_no_service_at_all():
+    values = settings_with()
+
+    assert values["database"] == "django.db.backends.sqlite3"
+    assert values["database_name"].endswith("var/waitify.sqlite3")
+    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["broker"] == "memory://"
+    assert values["eager"] is True
+    assert values["sms"] == "console"
+    assert values["stripe"] is False
+    assert values["language"] == "fr"
+    assert values["site_url"] == "http://127.0.0.1:8000"
+    assert values["ssl_redirect"] is False
+
+
+def test_database_url_and_redis_url_switch_the_engines():
+    values = settings_with(DATABASE_URL="postgres://waitify:pw@db.internal:5432/waitify",
+                           REDIS_URL="redis://cache.internal:6379/0", CONN_MAX_AGE="60")
+
+    assert values["database"] == "django.db.backends.postgresql"
+    assert values["database_name"] == "waitify"
+    assert values["conn_health_checks"] is True
+    assert values["cache"] == "django_redis.cache.RedisCache"
+    assert values["broker"] == "redis://cache.internal:6379/0"
+    assert values["eager"] is False
+
+
+def test_empty_service_variables_mean_the_embedded_default():
+    values = settings_with(DATABASE_URL="", REDIS_URL="", STRIPE_SECRET_KEY="",
+                           AWS_ACCESS_KEY_ID="")
+
+    assert values["database"] == "django.db.backends.sqlite3"
+    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["eager"] is True
+    assert values["sms"] == "console"
+
+
+def test_an_https_site_gets_secure_cookies_and_the_ssl_redirect():
+    values = settings_with(**PRODUCTION)
+
+    assert values["debug"] is False
+    assert values["ssl_redirect"] is True
+    assert values["secure_cookies"] == [True, True]
+    assert values["site_url"] == "https://waitify.example"
+
+
+def test_aws_keys_switch_sms_to_sns_and_a_stripe_key_turns_billing_on():
+    values = settings_with(AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="x",
+                           STRIPE_SECRET_KEY="sk_test_123")
+    assert values["sms"] == "sns"
+    assert values["stripe"] is True
