@@ -115,3 +115,9 @@ def poster_pdf(business: Business) -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def qr_svg_inline(url: str) -> str:
+    """The SVG element alone, to embed in an HTML page (our own markup, safe to inline)."""
+    svg = qr_svg(url).decode()
+    return svg[svg.index("<svg"):]
