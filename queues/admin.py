@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from queues.models import QueueEntry
+from queues.models import QueueEntry, SmsLog, SmsOptOut, SmsQuotaAlert
 from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
 
 
@@ -29,6 +29,57 @@ class QueueEntryAdmin(admin.ModelAdmin):
         except InvalidPhone:
             return results, may_have_duplicates
         return results | queryset.filter(phone=phone), may_have_duplicates
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SmsLog)
+class SmsLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "business", "type", "status", "masked_phone", "segments",
+                    "cost_cents", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "type", "created_at"]
+    list_select_related = ["business"]
+    search_fields = ["business__name", "provider_message_id"]
+    date_hierarchy = "created_at"
+    # The number itself never shows here; staff see it masked like merchants do.
+    exclude = ["phone"]
+    readonly_fields = ["masked_phone"] + [f.name for f in SmsLog._meta.fields
+                                          if f.name != "phone"]
+
+    @admin.display(description="phone")
+    def masked_phone(self, log: SmsLog) -> str:
+        return mask_phone(log.phone)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    list_display = ["masked_phone", "source", "created_at"]
+    list_filter = ["source"]
+    # Staff look a number up (exact E.164) or add one a customer asked for by phone.
+    search_fields = ["=phone"]
+    fields = ["phone", "source"]
+
+    @admin.display(description="phone")
+    def masked_phone(self, opt_out: SmsOptOut) -> str:
+        return mask_phone(opt_out.phone)
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["phone", "source"] if obj else []
+
+
+@admin.register(SmsQuotaAlert)
+class SmsQuotaAlertAdmin(admin.ModelAdmin):
+    list_display = ["user", "month", "threshold", "used", "quota", "created_at"]
+    list_filter = ["threshold", "month"]
+    search_fields = ["user__email"]
+    readonly_fields = [f.name for f in SmsQuotaAlert._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

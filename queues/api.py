@@ -14,7 +14,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from businesses.models import Business
-from queues import selectors, services
+from queues import limits, selectors, services
 from queues.models import QueueEntry
 from waitify.lib.api import MERCHANT_PERMISSIONS
 from waitify.lib.errors import WaitifyError
@@ -196,6 +196,7 @@ class PublicJoinView(PublicView):
         business = get_object_or_404(Business, qr_token=qr_token)
         data = JoinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        limits.join_rate_limit(request=request, phone=data.validated_data["phone"])
         entry = services.entry_join(business=business, phone=data.validated_data["phone"],
                                     name=data.validated_data["name"],
                                     language=get_language() or "fr")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -153,3 +154,127 @@ class QueueEntry(models.Model):
     @property
     def ticket_label(self) -> str:
         return f"A-{self.ticket_number:03d}"
+
+
+# --- SMS notifications -------------------------------------------------------------------
+
+
+class SmsType(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Confirmation")
+    REMINDER = "reminder", _("Reminder")
+    YOUR_TURN = "your_turn", _("Your turn")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SmsStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown (may have been sent)")
+    SUPPRESSED = "suppressed", _("Not sent (blocked)")
+
+
+SMS_SENT_STATUSES = (SmsStatus.SENT, SmsStatus.DELIVERED)
+
+
+class SmsLog(models.Model):
+    """One text message: the outbox row written with the queue change, then its fate.
+
+    Written `pending` in the transaction of the queue change that causes it;
+    a task sends it after commit and records sent, failed or unknown. Unique
+    per (entry, type), so no event, retry or double click can send it twice.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    business = models.ForeignKey(Business, verbose_name=_("business"),
+                                 on_delete=models.CASCADE, related_name="sms_logs")
+    entry = models.ForeignKey(QueueEntry, verbose_name=_("queue entry"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="sms_logs")
+    # E.164; blanked by the retention job after 90 days (the row stays for billing).
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    type = models.CharField(_("type"), max_length=16, choices=SmsType.choices)
+    text = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=16, choices=SmsStatus.choices,
+                              default=SmsStatus.PENDING)
+    segments = models.PositiveSmallIntegerField(_("segments"), default=1)
+    provider_message_id = models.CharField(_("provider message id"), max_length=100,
+                                           blank=True)
+    provider_response = models.JSONField(_("provider response"), default=dict, blank=True)
+    cost_cents = models.PositiveIntegerField(_("cost (cents)"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # Set by the task that holds the row while it talks to the provider; a
+    # claim older than the lease means that worker died mid-send.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS log")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "type"], condition=Q(entry__isnull=False),
+                                    name="sms_once_per_entry_and_type"),
+            models.CheckConstraint(condition=Q(type__in=SmsType.values),
+                                   name="sms_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=SmsStatus.values),
+                                   name="sms_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["business", "created_at"], name="sms_business_created"),
+            models.Index(fields=["status", "next_attempt_at"], name="sms_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.status} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SmsOptOut(models.Model):
+    """A number that asked not to be texted (STOP): never messaged again."""
+
+    class Source(models.TextChoices):
+        PROVIDER = "provider", _("Reported by the SMS provider")
+        STAFF = "staff", _("Added by staff")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices,
+                              default=Source.PROVIDER)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class SmsQuotaAlert(models.Model):
+    """The e-mail telling a merchant they used 80 % / 100 % of the month's SMS: once each."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("merchant account"),
+                             on_delete=models.CASCADE, related_name="sms_quota_alerts")
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    threshold = models.PositiveSmallIntegerField(_("threshold (%)"))
+    used = models.PositiveIntegerField(_("SMS used when sent"))
+    quota = models.PositiveIntegerField(_("monthly quota"))
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMS quota alert")
+        verbose_name_plural = _("SMS quota alerts")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "month", "threshold"],
+                                    name="sms_quota_alert_once_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.month:%Y-%m} {self.threshold}%"

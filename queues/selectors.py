@@ -6,11 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils import timezone
 
 from businesses.models import Business
-from queues.models import EntryStatus, QueueEntry, QueueState
+from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
+from queues.notifications import sms_capped_recently
 from queues.services import (
     REJOIN_WINDOW,
     QueueError,
@@ -91,6 +101,8 @@ class LiveQueue:
     average_wait_minutes: int | None
     state: QueueState | None = None
     estimates: list[WaitEstimate] = field(default_factory=list)
+    # The hourly SMS cap held back a message in the last hour (joins still work).
+    sms_capped: bool = False
 
     def rows(self) -> list[tuple[int, QueueEntry, WaitEstimate]]:
         return [(index + 1, entry, self.estimates[index])
@@ -99,9 +111,15 @@ class LiveQueue:
 
 def live_queue(business: Business) -> LiveQueue:
     """Everything the merchant's live screen shows: 3 queries."""
-    state = QueueState.objects.filter(pk=business.pk).first()
+    state = (QueueState.objects.filter(pk=business.pk)
+             .annotate(sms_capped=sms_capped_recently(business_ref=OuterRef("business_id")))
+             .first())
+    # Each entry carries the status of its latest SMS: a failed one is shown
+    # as a warning (5001), and this stays one query whatever the queue length.
+    latest_sms = SmsLog.objects.filter(entry_id=OuterRef("pk")).order_by("-created_at")
     live = list(QueueEntry.objects.filter(business=business,
                                           status__in=[EntryStatus.WAITING, EntryStatus.CALLED])
+                .annotate(last_sms_status=Subquery(latest_sms.values("status")[:1]))
                 .order_by("sort_key"))
     today = timezone.localdate()
     wait = ExpressionWrapper(F("called_at") - F("created_at"), output_field=DurationField())
@@ -120,6 +138,7 @@ def live_queue(business: Business) -> LiveQueue:
         average_wait_minutes=round(average.total_seconds() / 60) if average else None,
         state=state,
         estimates=[wait_estimate(business, state, index + 1) for index in range(len(waiting))],
+        sms_capped=bool(state and state.sms_capped),
     )
 
 

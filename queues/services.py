@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,7 +25,7 @@ from queues.events import queue_event
 from queues.models import EntryStatus, QueueEntry, QueueState, new_display_token
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import is_open_at, next_opening
-from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
+from waitify.lib.phones import InvalidPhone, has_allowed_prefix, mask_phone, normalize_phone
 
 logger = logging.getLogger("waitify.queue")
 
@@ -222,10 +223,17 @@ def _respace(business: Business, state: QueueState) -> None:
 
 def _normalized_phone(raw: str) -> str:
     try:
-        return normalize_phone(raw)
+        phone = normalize_phone(raw)
     except InvalidPhone as exc:
         raise QueueError(_("This phone number is not valid. Example: 06 12 34 56 78."),
                          code=400, error="invalid_phone", status=400) from exc
+    # The public form texts whatever number it is given: only allowed
+    # destinations (French mobiles by default) may join, against SMS pumping.
+    if not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
+        raise QueueError(_("We can only text French mobile numbers (06 or 07). "
+                           "Please enter one of those."),
+                         code=400, error="destination_not_allowed", status=400)
+    return phone
 
 
 def entry_join(*, business: Business, phone: str, name: str = "", language: str = "fr",

@@ -1,9 +1,27 @@
 from celery import shared_task
 
-from queues import services
+from queues import notifications, services
 
 
 @shared_task(name="queues.expire_overdue_calls", ignore_result=True)
 def expire_overdue_calls() -> int:
     """Beat runs this every few seconds; safe to overlap (see services.entry_expire)."""
     return services.queue_expire_overdue()
+
+
+@shared_task(name="queues.send_sms", ignore_result=True)
+def send_sms(log_ids: list[str]) -> int:
+    """Send the SMS rows of one transaction; a second delivery of the task sends nothing."""
+    return notifications.sms_send_batch(log_ids=log_ids)
+
+
+@shared_task(name="queues.sms_sweep", ignore_result=True)
+def sms_sweep() -> dict[str, int]:
+    """Beat runs this every 30 s; safe to overlap (conditional UPDATEs and claims)."""
+    return notifications.sms_sweep()
+
+
+@shared_task(name="queues.sms_sync_opt_outs", ignore_result=True)
+def sms_sync_opt_outs() -> int:
+    """Beat, hourly: numbers that answered STOP at the provider are never texted again."""
+    return notifications.sms_sync_opt_outs()

@@ -14,7 +14,7 @@ from businesses import qr
 from businesses.models import Business
 from businesses.services import account_summary
 from businesses.views import get_business_for_user
-from queues import selectors, services
+from queues import limits, notifications, selectors, services
 from queues.forms import JoinForm, WalkInForm
 from queues.models import EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError
@@ -37,11 +37,18 @@ def overview(request: HttpRequest) -> HttpResponse:
             served_today=Count("queue_entries", filter=Q(
                 queue_entries__status=EntryStatus.SERVED,
                 queue_entries__service_day=today)),
+            sms_this_month=notifications.sms_month_count(),
+            sms_capped=notifications.sms_capped_recently(),
         )
         .order_by("-is_active", "name")
     )
+    plan = request.user.plan
+    sms_usage = notifications.SmsUsage(  # every business is listed: no extra query
+        used=sum(business.sms_this_month for business in businesses),
+        quota=plan.sms_quota_monthly if plan else 0)
     return render(request, "queues/overview.html", {
         "businesses": businesses, "summary": account_summary(user=request.user),
+        "sms_usage": sms_usage,
     })
 
 
@@ -67,6 +74,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
+            limits.join_rate_limit(request=request, phone=form.cleaned_data["phone"])
             entry = services.entry_join(business=business, phone=form.cleaned_data["phone"],
                                         name=form.cleaned_data["name"],
                                         language=get_language() or "fr")

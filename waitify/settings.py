@@ -129,6 +129,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 3,
     "max_retries": 2,
+    # A task whose worker died is redelivered after this long (tasks are idempotent).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/Paris"
@@ -139,6 +141,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queues.expire_overdue_calls",
         "schedule": env.float("QUEUE_SWEEP_SECONDS", default=5.0),
         "options": {"expires": 10},
+    },
+    # Re-queues SMS due for a (re)try and settles sends whose worker died.
+    "sms-sweep": {
+        "task": "queues.sms_sweep",
+        "schedule": env.float("SMS_SWEEP_SECONDS", default=30.0),
+        "options": {"expires": 60},
+    },
+    # Numbers that answered STOP, as the provider knows them.
+    "sms-sync-opt-outs": {
+        "task": "queues.sms_sync_opt_outs",
+        "schedule": env.float("SMS_OPT_OUT_SYNC_SECONDS", default=3600.0),
+        "options": {"expires": 600},
     },
 }
 
@@ -287,6 +301,23 @@ SMS_BACKEND = env.str(
     default="sns" if AWS_ACCESS_KEY_ID else "console",
 )
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="Waitify")
+# Only for a local fake of SNS (benchmarks); empty means AWS itself.
+AWS_SNS_ENDPOINT_URL = env.str("AWS_SNS_ENDPOINT_URL", default="") or None
+# Destinations the public join accepts: French mobiles by default (SMS pumping).
+SMS_ALLOWED_PREFIXES = env.list("SMS_ALLOWED_PREFIXES", default=["+336", "+337"])
+SMS_HOURLY_CAP_PER_BUSINESS = env.int("SMS_HOURLY_CAP_PER_BUSINESS", default=300)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=4)
+SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=10.0)
+# A send claimed longer ago than this is settled as "unknown" (never re-sent).
+SMS_CLAIM_LEASE_SECONDS = env.int("SMS_CLAIM_LEASE_SECONDS", default=120)
+# Public join: attempts per client IP and per phone number in a window.
+WAITIFY_RATE_LIMITS_ENABLED = env.bool("WAITIFY_RATE_LIMITS_ENABLED", default=True)
+JOIN_LIMIT_PER_IP = env.int("JOIN_LIMIT_PER_IP", default=20)
+JOIN_LIMIT_IP_WINDOW_SECONDS = env.int("JOIN_LIMIT_IP_WINDOW_SECONDS", default=600)
+JOIN_LIMIT_PER_PHONE = env.int("JOIN_LIMIT_PER_PHONE", default=5)
+JOIN_LIMIT_PHONE_WINDOW_SECONDS = env.int("JOIN_LIMIT_PHONE_WINDOW_SECONDS", default=3600)
+# Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

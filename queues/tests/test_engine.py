@@ -216,3 +216,14 @@ def test_walk_ins_get_a_ticket_without_a_phone(queue):
     entry = services.entry_join(business=queue, phone="", walk_in=True)
     again = services.entry_join(business=queue, phone="", walk_in=True)
     assert entry.phone == "" and again.ticket_number == entry.ticket_number + 1
+
+
+def test_a_paused_queue_calls_nobody_after_a_timeout(queue):
+    first, second = fill(queue, 2)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        services.queue_call_next(business=queue)
+        services.queue_pause(business=queue)
+        clock.shift(timedelta(minutes=queue.client_timeout_minutes + 1))
+        services.queue_expire_overdue()
+    assert QueueEntry.objects.get(pk=first.pk).status == EntryStatus.MISSED
+    assert QueueEntry.objects.get(pk=second.pk).status == EntryStatus.WAITING

@@ -308,7 +308,7 @@ class QueueMachine(RuleBasedStateMachine):
         ticket = self.tickets[pk]
         ticket.status, ticket.missed_recently = MISSED, True
         self.version += 1
-        if self.auto_advance and self.is_open and self.line:
+        if self.auto_advance and self.is_open and not self.is_paused and self.line:
             self.call(self.line[0])
 
     @precondition(lambda self: any(t.missed_recently for t in self.tickets.values()))

@@ -52,3 +52,8 @@ def mask_phone(e164: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def has_allowed_prefix(e164: str, prefixes: list[str] | tuple[str, ...]) -> bool:
+    """Whether an E.164 number starts with one of `prefixes` (`+336`, `+337`…)."""
+    return any(e164.startswith(prefix) for prefix in prefixes)

@@ -1,0 +1,72 @@
+"""Rate limits of the public join, so the form cannot be used to pump SMS (SPEC §9).
+
+Fixed windows counted in the shared cache (Redis when configured, so every
+web process sees the same counters): attempts per client IP and per phone
+number. `WAITIFY_RATE_LIMITS_ENABLED=False` turns both off (load tests).
+Phone numbers are hashed in the cache keys: the cache holds no number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from queues.services import QueueError
+from waitify.lib.phones import InvalidPhone, normalize_phone
+
+logger = logging.getLogger("waitify.queue")
+
+TOO_MANY_ATTEMPTS = 429
+
+
+def client_ip(request: HttpRequest) -> str:
+    """REMOTE_ADDR, or the address the last trusted proxy saw (NUM_PROXIES)."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.NUM_PROXIES and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(settings.NUM_PROXIES, len(hops))]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _hit(scope: str, value: str, limit: int, window: int) -> bool:
+    """Count one attempt; True while the count is within `limit` for this window."""
+    digest = hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()[:32]
+    key = f"join-limit:{scope}:{digest}:{int(time.time() // window)}"
+    try:
+        cache.add(key, 0, timeout=window + 5)
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    except Exception:
+        # Never lock every customer out because the cache is down.
+        logger.exception("join rate limit unavailable (cache error)")
+        return True
+    return count <= limit
+
+
+def join_rate_limit(*, request: HttpRequest, phone: str) -> None:
+    """Count this join attempt; raise QueueError (429) past the per-IP or per-phone limit."""
+    if not settings.WAITIFY_RATE_LIMITS_ENABLED:
+        return
+    try:
+        phone_key = normalize_phone(phone)
+    except InvalidPhone:
+        phone_key = "".join(char for char in phone or "" if char.isdigit())[-12:]
+    ip_ok = _hit("ip", client_ip(request), settings.JOIN_LIMIT_PER_IP,
+                 settings.JOIN_LIMIT_IP_WINDOW_SECONDS)
+    phone_ok = not phone_key or _hit("phone", phone_key, settings.JOIN_LIMIT_PER_PHONE,
+                                     settings.JOIN_LIMIT_PHONE_WINDOW_SECONDS)
+    if not (ip_ok and phone_ok):
+        raise QueueError(
+            _("Too many attempts to join from this connection or with this number. "
+              "Please wait a few minutes before trying again."),
+            code=TOO_MANY_ATTEMPTS, error="too_many_attempts", status=429,
+        )

@@ -1,0 +1,479 @@
+"""SMS notifications of the queue: what to text, when, and getting it sent exactly once.
+
+The outbox pattern. `on_queue_event` runs inside the transaction of the
+queue change (see queues/events.py) and writes one `SmsLog` row, `pending`,
+per (entry, type); after commit a single `send_sms` task takes the ids of all
+rows that transaction wrote. The task claims each row with a conditional
+UPDATE, publishes, and settles it: sent, failed, or unknown when the provider
+may have accepted it without telling us. Nothing here can make a queue action
+fail or roll back: sending happens after commit, in a worker.
+
+At most once, not at least once: a row whose claim outlived the lease (the
+worker died mid-send) is settled as `unknown`, never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from businesses.models import Business, PlatformSettings, User
+from queues.models import (
+    SMS_SENT_STATUSES,
+    QueueEntry,
+    SmsLog,
+    SmsOptOut,
+    SmsQuotaAlert,
+    SmsStatus,
+    SmsType,
+)
+from queues.sms_backends import TEMPORARY, UNKNOWN, BaseSmsBackend, SmsError, get_backend
+from waitify.lib.phones import has_allowed_prefix, mask_phone
+from waitify.lib.sms_text import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
+
+logger = logging.getLogger("waitify.sms")
+
+EVENT_SMS = {
+    "joined": SmsType.CONFIRMATION,
+    "two_ahead": SmsType.REMINDER,
+    "called": SmsType.YOUR_TURN,
+    "missed": SmsType.MISSED,
+    "cancelled": SmsType.CANCELLED,
+}
+REJOIN_MINUTES = 15  # services.REJOIN_WINDOW, said in the "missed" text
+SHORTEST_NAME = 20  # a long business name is cut down to this to keep one segment
+QUOTA_THRESHOLDS = (80, 100)
+# A row the on_commit hook is about to queue is left to it for this long.
+SWEEP_GRACE = timedelta(seconds=10)
+# An SMS not sent within this time (broker down, retries) is no use any more:
+# "your turn" an hour late is worse than nothing.
+STALE_AFTER = timedelta(minutes=15)
+
+SUPPRESSED_DESTINATION = "destination_not_allowed"
+SUPPRESSED_OPT_OUT = "opted_out"
+SUPPRESSED_HOURLY_CAP = "hourly_cap"
+
+
+# --- The texts -------------------------------------------------------------------------
+
+
+def _wait_label(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h{rest:02d}"
+
+
+def _status_link(entry: QueueEntry) -> str:
+    return f"{settings.SITE_URL}{reverse('queues:status', args=[entry.secret])}"
+
+
+def _position(entry: QueueEntry) -> int:
+    position = getattr(entry, "position", None)  # entry_join sets it
+    if position is None:
+        position = QueueEntry.objects.filter(
+            business_id=entry.business_id, status="waiting", sort_key__lt=entry.sort_key
+        ).count() + 1
+    return position
+
+
+def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> str:
+    values = {"name": name, "ticket": entry.ticket_label}
+    if sms_type == SmsType.CONFIRMATION:
+        return _("%(name)s: ticket %(ticket)s, position %(position)s, wait ~%(wait)s. "
+                 "Follow it: %(link)s") % {
+            **values, "position": _position(entry),
+            "wait": _wait_label(entry.estimated_wait_seconds), "link": _status_link(entry)}
+    if sms_type == SmsType.REMINDER:
+        return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s). "
+                 "Please head back to the counter.") % values
+    if sms_type == SmsType.YOUR_TURN:
+        return _("%(name)s: it's your turn! Ticket %(ticket)s: please come to the counter "
+                 "within %(minutes)s min.") % {**values,
+                                               "minutes": business.client_timeout_minutes}
+    if sms_type == SmsType.MISSED:
+        return _("%(name)s: ticket %(ticket)s missed. Get back in 2nd place within "
+                 "%(minutes)s min: %(link)s") % {**values, "minutes": REJOIN_MINUTES,
+                                                  "link": _status_link(entry)}
+    return _("%(name)s: your ticket %(ticket)s is cancelled. You can take a new one "
+             "at any time.") % values
+
+
+def _with_custom_message(body: str, custom: str) -> str:
+    return to_gsm7(f"{body} {custom}" if custom else body)
+
+
+def _shortened(name: str, length: int) -> str:
+    """`name` cut to at most `length` characters, at a word boundary when one is near, + "."."""
+    cut = name[:length]
+    if len(cut) < len(name) and " " in cut[SHORTEST_NAME:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" -,.") + "."
+
+
+def compose_sms(sms_type: str, *, entry: QueueEntry, business: Business) -> str:
+    """The exact text of one SMS, in the customer's language (French unless English).
+
+    Aims for one GSM-7 segment: typography and accents GSM-7 lacks are
+    replaced, and a long business name is shortened when that is what it
+    takes to fit in 160 characters.
+    """
+    language = "en" if (entry.language or "").lower().startswith("en") else "fr"
+    name = to_gsm7(business.name.strip())
+    custom = to_gsm7((business.custom_message or "").strip())
+    with translation.override(language):
+        text = _with_custom_message(_body(sms_type, entry, business, name), custom)
+        overflow = septet_length(text) - GSM7_SINGLE
+        if overflow > 0 and is_gsm7(text) and len(name) - overflow - 1 >= SHORTEST_NAME:
+            short_name = _shortened(name, len(name) - overflow - 1)
+            shorter = _with_custom_message(_body(sms_type, entry, business, short_name), custom)
+            if segment_count(shorter) == 1:
+                return shorter
+    return text
+
+
+# --- Writing the outbox row (inside the queue change's transaction) ----------------------
+
+
+def on_queue_event(sender, *, event: str, entry: QueueEntry | None = None,
+                   business: Business | None = None, **kwargs) -> None:
+    """Receiver of `queue_event`: the SMS this change calls for, if any."""
+    sms_type = EVENT_SMS.get(event)
+    if sms_type is None or entry is None or business is None:
+        return
+    if not entry.phone or not business.sms_enabled:  # a walk-in, or SMS turned off
+        return
+    sms_log_create(business=business, entry=entry, sms_type=sms_type)
+
+
+def sms_log_create(*, business: Business, entry: QueueEntry, sms_type: str) -> SmsLog | None:
+    """Write the pending (or suppressed) row; None when this entry already had this SMS.
+
+    Called with the business's queue lock held (every queue event is), so the
+    "already sent" check and the hourly count cannot race another event of the
+    same business; the partial unique index is the last word all the same.
+    """
+    now = timezone.now()
+    phone = entry.phone
+    already, opted_out, last_hour = (
+        Business.objects.filter(pk=business.pk)
+        .annotate(
+            already=Exists(SmsLog.objects.filter(entry_id=entry.pk, type=sms_type)),
+            opted_out=Exists(SmsOptOut.objects.filter(phone=phone)),
+            last_hour=Coalesce(Subquery(
+                SmsLog.objects.filter(business_id=OuterRef("pk"),
+                                      created_at__gte=now - timedelta(hours=1))
+                .exclude(status=SmsStatus.SUPPRESSED).order_by().values("business_id")
+                .annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0),
+        )
+        .values_list("already", "opted_out", "last_hour").get()
+    )
+    if already:
+        return None
+    reason = ""
+    if not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
+        reason = SUPPRESSED_DESTINATION
+    elif opted_out:
+        reason = SUPPRESSED_OPT_OUT
+    elif last_hour >= settings.SMS_HOURLY_CAP_PER_BUSINESS:
+        reason = SUPPRESSED_HOURLY_CAP
+    text = compose_sms(sms_type, entry=entry, business=business)
+    log = SmsLog(business=business, entry=entry, phone=phone, type=sms_type, text=text,
+                 segments=segment_count(text),
+                 status=SmsStatus.SUPPRESSED if reason else SmsStatus.PENDING,
+                 last_error=reason, next_attempt_at=None if reason else now)
+    # ON CONFLICT DO NOTHING: a second writer of the same (entry, type) loses quietly.
+    SmsLog.objects.bulk_create([log], ignore_conflicts=True)
+    if reason:
+        logger.warning("sms suppressed (%s) business=%s type=%s phone=%s", reason, business.pk,
+                       sms_type, mask_phone(phone))
+    else:
+        _send_after_commit(log.pk)
+    return log
+
+
+class _SendAfterCommit:
+    """The SMS rows one transaction wrote, handed to the worker as one task after commit."""
+
+    def __init__(self) -> None:
+        self.log_ids: list[str] = []
+        self.queued = False
+
+    def __call__(self) -> None:
+        from queues.tasks import send_sms
+
+        self.queued = True
+        try:
+            send_sms.delay(self.log_ids)
+        except Exception:
+            # The broker is down: the rows stay pending and the sweep sends them.
+            logger.exception("could not queue %d SMS; the sweep will", len(self.log_ids))
+
+
+def _send_after_commit(log_id) -> None:
+    """One `send_sms` task per transaction, however many SMS it wrote (join + reminder…).
+
+    Joining the batch already registered is safe even from another savepoint:
+    the savepoints it was registered in are either still open around us (their
+    rollback would undo our row too) or released (they can no longer roll
+    back). A rolled-back row leaves an id the task simply does not find.
+    """
+    connection = transaction.get_connection()
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _SendAfterCommit) and not callback.queued:
+            callback.log_ids.append(str(log_id))
+            return
+    batch = _SendAfterCommit()
+    batch.log_ids.append(str(log_id))
+    transaction.on_commit(batch, robust=True)
+
+
+# --- Sending (in the worker) ---------------------------------------------------------------
+
+
+def _backoff(attempts: int) -> timedelta:
+    """Exponential with jitter: ~10 s, ~30 s, ~90 s… (±50 %) so retries do not stampede."""
+    seconds = settings.SMS_RETRY_BASE_SECONDS * 3 ** max(0, attempts - 1)
+    return timedelta(seconds=seconds * random.uniform(0.5, 1.5))
+
+
+def sms_send_batch(*, log_ids: list, backend: BaseSmsBackend | None = None) -> int:
+    """Send each row the caller may claim; returns how many left as sent. Safe to run twice."""
+    backend = backend or get_backend()
+    unit_cost: int | None = None
+    owners: set = set()
+    sent = 0
+    for log_id in log_ids:
+        if unit_cost is None:
+            unit_cost = PlatformSettings.load().sms_unit_cost_cents
+        log = sms_send_one(log_id=log_id, backend=backend, unit_cost_cents=unit_cost)
+        if log is not None and log.status == SmsStatus.SENT:
+            sent += 1
+            owners.add(log.business.owner_id)
+    for owner_id in owners:
+        try:
+            sms_quota_check(user_id=owner_id)
+        except Exception:
+            logger.exception("SMS quota check failed for account %s", owner_id)
+    return sent
+
+
+def _claim(log_id, now: datetime) -> bool:
+    """Take the row for this worker: one UPDATE that exactly one caller can win."""
+    return bool(
+        SmsLog.objects.filter(pk=log_id, status=SmsStatus.PENDING, claimed_at__isnull=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+    )
+
+
+def sms_send_one(*, log_id, backend: BaseSmsBackend, unit_cost_cents: int) -> SmsLog | None:
+    """Claim, publish, settle. None when another run has it (or had it)."""
+    claimed_at = timezone.now()
+    if not _claim(log_id, claimed_at):
+        return None
+    log = SmsLog.objects.select_related("business").get(pk=log_id)
+    if claimed_at - log.created_at > STALE_AFTER:
+        return _settle(log, claimed_at, status=SmsStatus.FAILED,
+                       last_error="Not sent in time: no longer useful.")
+    try:
+        result = backend.send(phone=log.phone, text=log.text)
+    except SmsError as error:
+        return _settle_failure(log, claimed_at, error)
+    except Exception as exc:
+        # Unknown territory (a library bug…): the message may have left.
+        logger.exception("SMS backend crashed for %s", log.pk)
+        return _settle_failure(log, claimed_at, SmsError(UNKNOWN, f"{type(exc).__name__}: {exc}"))
+    now = timezone.now()
+    with transaction.atomic():
+        # "unknown" too: the sweep may have given up on a slow send that did go.
+        settled = SmsLog.objects.filter(
+            pk=log.pk, claimed_at=claimed_at, status__in=[SmsStatus.PENDING, SmsStatus.UNKNOWN]
+        ).update(status=SmsStatus.SENT, sent_at=now, provider_message_id=result.message_id,
+                 provider_response=result.response, cost_cents=log.segments * unit_cost_cents,
+                 last_error="", next_attempt_at=None, updated_at=now)
+        if settled and log.entry_id:
+            QueueEntry.objects.filter(pk=log.entry_id).update(sms_count=F("sms_count") + 1,
+                                                              last_sms_at=now)
+    log.status, log.sent_at = SmsStatus.SENT, now
+    logger.info("sms sent business=%s type=%s phone=%s segments=%s", log.business_id, log.type,
+                mask_phone(log.phone), log.segments)
+    return log
+
+
+def _settle(log: SmsLog, claim: datetime, **fields) -> SmsLog:
+    """Record the outcome, conditional on the row still being ours and pending."""
+    fields.setdefault("updated_at", timezone.now())
+    SmsLog.objects.filter(pk=log.pk, claimed_at=claim, status=SmsStatus.PENDING).update(
+        **fields)
+    for name, value in fields.items():
+        setattr(log, name, value)
+    return log
+
+
+def _settle_failure(log: SmsLog, claimed_at: datetime, error: SmsError) -> SmsLog:
+    now = timezone.now()
+    common = {"last_error": error.message[:500], "provider_response": error.response,
+              "updated_at": now}
+    logger.warning("sms %s error business=%s type=%s phone=%s attempt=%s: %s", error.kind,
+                   log.business_id, log.type, mask_phone(log.phone), log.attempts, error.message)
+    if error.opted_out:
+        SmsOptOut.objects.bulk_create([SmsOptOut(phone=log.phone)], ignore_conflicts=True)
+    if error.kind == TEMPORARY and log.attempts < settings.SMS_MAX_ATTEMPTS:
+        delay = _backoff(log.attempts)
+        _settle(log, claimed_at, claimed_at=None, next_attempt_at=now + delay, **common)
+        _retry_later(log, delay)
+        return log
+    # PERMANENT, or TEMPORARY once the attempts are used up.
+    status = SmsStatus.UNKNOWN if error.kind == UNKNOWN else SmsStatus.FAILED
+    return _settle(log, claimed_at, status=status, next_attempt_at=None, **common)
+
+
+def _retry_later(log: SmsLog, delay: timedelta) -> None:
+    from queues.tasks import send_sms
+
+    try:
+        send_sms.apply_async(([str(log.pk)],), countdown=delay.total_seconds())
+    except Exception:
+        logger.exception("could not schedule the retry of %s; the sweep will", log.pk)
+
+
+def sms_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic: settle sends whose worker died, queue rows due for a (re)try.
+
+    Safe to run twice or to overlap with itself: both steps are conditional
+    UPDATEs or go through the claim.
+    """
+    from queues.tasks import send_sms
+
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.SMS_CLAIM_LEASE_SECONDS)
+    lost = SmsLog.objects.filter(status=SmsStatus.PENDING, claimed_at__lt=now - lease).update(
+        status=SmsStatus.UNKNOWN, updated_at=now,
+        last_error="The worker stopped during the send: it may or may not have gone out.",
+    )
+    due = [str(pk) for pk in SmsLog.objects.filter(
+        status=SmsStatus.PENDING, claimed_at__isnull=True, next_attempt_at__lte=now - SWEEP_GRACE
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:1000]]
+    for start in range(0, len(due), 50):
+        send_sms.delay(due[start:start + 50])
+    if lost or due:
+        logger.warning("sms sweep: %d lost mid-send (now unknown), %d queued again", lost,
+                       len(due))
+    return {"lost": lost, "queued": len(due)}
+
+
+def sms_sync_opt_outs(*, backend: BaseSmsBackend | None = None) -> int:
+    """Record the numbers the provider says answered STOP; returns how many are new."""
+    numbers = [n for n in (backend or get_backend()).opted_out_numbers() if n.startswith("+")]
+    before = SmsOptOut.objects.count()
+    SmsOptOut.objects.bulk_create(
+        [SmsOptOut(phone=number[:20], source=SmsOptOut.Source.PROVIDER) for number in numbers],
+        ignore_conflicts=True, batch_size=500,
+    )
+    return SmsOptOut.objects.count() - before
+
+
+# --- Usage and quota -------------------------------------------------------------------------
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def sms_month_count(*, business_ref=None, since: datetime | None = None) -> Coalesce:
+    """SMS a business sent this month, as an annotation (one subquery, no extra query)."""
+    sent = (SmsLog.objects.filter(business_id=business_ref or OuterRef("pk"),
+                                  created_at__gte=since or month_start(),
+                                  status__in=SMS_SENT_STATUSES)
+            .order_by().values("business_id").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(sent, output_field=IntegerField()), 0)
+
+
+def sms_capped_recently(*, business_ref=None) -> Exists:
+    """Whether the hourly SMS cap stopped a message of this business in the last hour."""
+    return Exists(SmsLog.objects.filter(
+        business_id=business_ref or OuterRef("pk"), status=SmsStatus.SUPPRESSED,
+        last_error=SUPPRESSED_HOURLY_CAP, created_at__gte=timezone.now() - timedelta(hours=1)))
+
+
+@dataclass(frozen=True)
+class SmsUsage:
+    used: int
+    quota: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.used / self.quota) if self.quota else 0
+
+    @property
+    def extra(self) -> int:
+        return max(0, self.used - self.quota)
+
+
+def sms_account_usage(*, user: User) -> SmsUsage:
+    used = SmsLog.objects.filter(business__owner=user, created_at__gte=month_start(),
+                                 status__in=SMS_SENT_STATUSES).count()
+    return SmsUsage(used=used, quota=user.plan.sms_quota_monthly if user.plan else 0)
+
+
+def sms_quota_check(*, user_id) -> list[int]:
+    """E-mail the merchant at 80 % and at 100 % of the month's SMS, once per threshold.
+
+    SMS keep going past the quota (extra ones are billed); this only warns.
+    The alert row and the e-mail commit together, so a failed e-mail is
+    tried again on the next SMS and a sent one is never repeated.
+    """
+    user = User.objects.select_related("plan").get(pk=user_id)
+    usage = sms_account_usage(user=user)
+    if not usage.quota:
+        return []
+    month = month_start().date()
+    alerted = []
+    for threshold in QUOTA_THRESHOLDS:
+        if usage.used * 100 < usage.quota * threshold:
+            continue
+        with transaction.atomic():
+            _alert, created = SmsQuotaAlert.objects.get_or_create(
+                user=user, month=month, threshold=threshold,
+                defaults={"used": usage.used, "quota": usage.quota})
+            if created:
+                _send_quota_email(user, threshold, usage)
+                alerted.append(threshold)
+    return alerted
+
+
+def _send_quota_email(user: User, threshold: int, usage: SmsUsage) -> None:
+    cents = PlatformSettings.load().sms_unit_cost_cents
+    with translation.override(settings.LANGUAGE_CODE):
+        price = formats.number_format(cents / 100, decimal_pos=2) + " €"
+        values = {"threshold": threshold, "used": usage.used, "quota": usage.quota}
+        if threshold >= 100:
+            subject = _("Waitify: you have used all the SMS of your plan this month")
+            intro = _("Your businesses have sent %(used)s SMS this month, the %(quota)s "
+                      "included in your plan.") % values
+        else:
+            subject = _("Waitify: %(threshold)s%% of this month's SMS used") % values
+            intro = _("Your businesses have sent %(used)s of the %(quota)s SMS included in "
+                      "your plan this month.") % values
+        body = "\n\n".join([
+            intro,
+            _("Your customers keep receiving their SMS: each one above the quota is billed "
+              "%(price)s at the end of the month.") % {"price": price},
+            _("You can switch to a plan with more SMS, or turn SMS off for a business, from "
+              "your dashboard: %(link)s") % {"link": f"{settings.SITE_URL}/dashboard/"},
+        ])
+    send_mail(subject, body, None, [user.email])

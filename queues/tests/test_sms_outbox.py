@@ -1,0 +1,350 @@
+"""The SMS outbox: which queue change writes which row, and how rows get sent (SPEC §4.3, §10).
+
+Rows are written in the queue change's transaction; sending happens after
+commit (`django_capture_on_commit_callbacks(execute=True)` stands for the
+commit here, Celery runs eagerly in tests).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from businesses.models import PlatformSettings
+from queues import notifications, services, tasks
+from queues.models import EntryStatus, QueueEntry, SmsLog, SmsOptOut, SmsStatus, SmsType
+from queues.sms_backends import PERMANENT, TEMPORARY, UNKNOWN, LocmemBackend, SmsError
+from queues.tests.factories import fill, join, open_queue
+
+
+@pytest.fixture
+def queue(business):
+    return open_queue(business)
+
+
+def logs(entry: QueueEntry) -> dict[str, SmsLog]:
+    return {log.type: log for log in SmsLog.objects.filter(entry=entry)}
+
+
+class FailingBackend(LocmemBackend):
+    """Raises the given SmsError for every send, counting the attempts."""
+
+    def __init__(self, kind: str, message: str = "boom", **extra) -> None:
+        self.error = SmsError(kind, message, **extra)
+        self.calls = 0
+
+    def send(self, *, phone: str, text: str):
+        self.calls += 1
+        raise self.error
+
+
+# --- Which change writes which row ---------------------------------------------------------
+
+
+def test_a_join_writes_a_pending_confirmation_in_its_own_transaction(queue):
+    entry = join(queue, "06 12 34 56 78")
+    [log] = SmsLog.objects.filter(entry=entry)
+    assert (log.type, log.status, log.phone) == (SmsType.CONFIRMATION, SmsStatus.PENDING,
+                                                 "+33612345678")
+    assert log.business_id == queue.pk and log.segments == 1 and log.attempts == 0
+    assert "A-001" in log.text and entry.secret in log.text
+
+
+def test_a_rolled_back_join_leaves_no_sms_row_and_queues_nothing(queue, sms_outbox,
+                                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, \
+            pytest.raises(RuntimeError), transaction.atomic():
+        join(queue, "06 12 34 56 78")
+        raise RuntimeError("something after the join failed")
+    assert not SmsLog.objects.exists() and not QueueEntry.objects.exists()
+    assert callbacks == [] and sms_outbox == []
+
+
+def test_each_queue_event_writes_its_own_sms_type(queue):
+    first, second, third, fourth = fill(queue, 4)
+    assert not SmsLog.objects.filter(type=SmsType.REMINDER).exists()  # not at join
+    services.queue_call_next(business=queue)  # first called; fourth now has 2 ahead
+    services.entry_miss(entry=first)
+    services.entry_cancel(entry=second)
+    assert set(logs(first)) == {SmsType.CONFIRMATION, SmsType.YOUR_TURN, SmsType.MISSED}
+    assert set(logs(second)) == {SmsType.CONFIRMATION, SmsType.CANCELLED}
+    assert set(logs(third)) == {SmsType.CONFIRMATION}
+    assert set(logs(fourth)) == {SmsType.CONFIRMATION, SmsType.REMINDER}
+
+
+def test_no_row_when_the_business_turned_sms_off(queue, client):
+    queue.sms_enabled = False
+    queue.save(update_fields=["sms_enabled"])
+    entry = join(queue)
+    services.queue_call_next(business=queue)
+    assert not SmsLog.objects.exists()
+    assert client.get(reverse("queues:status", args=[entry.secret])).status_code == 200
+
+
+def test_no_row_for_a_walk_in_without_phone(queue):
+    services.entry_join(business=queue, phone="", walk_in=True, name="Paul")
+    services.queue_call_next(business=queue)
+    assert not SmsLog.objects.exists()
+
+
+def test_a_second_event_of_the_same_type_never_writes_a_second_row(queue):
+    entry = join(queue)
+    with transaction.atomic():
+        assert notifications.sms_log_create(business=queue, entry=entry,
+                                            sms_type=SmsType.CONFIRMATION) is None
+    assert SmsLog.objects.filter(entry=entry).count() == 1
+
+
+def test_the_database_refuses_two_rows_for_one_entry_and_type(queue):
+    entry = join(queue)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SmsLog.objects.create(business=queue, entry=entry, phone=entry.phone,
+                              type=SmsType.CONFIRMATION, text="again")
+
+
+def test_a_deleted_entry_keeps_its_sms_log_for_billing(queue):
+    entry = join(queue)
+    entry.delete()
+    log = SmsLog.objects.get()
+    assert log.entry_id is None and log.business_id == queue.pk
+
+
+# --- Suppressed rows ----------------------------------------------------------------------------
+
+
+def test_an_opted_out_number_gets_a_suppressed_row_and_no_sms(queue, sms_outbox,
+                                                              django_capture_on_commit_callbacks):
+    SmsOptOut.objects.create(phone="+33612345678")
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue, "06 12 34 56 78")
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert (log.status, log.last_error) == (SmsStatus.SUPPRESSED, "opted_out")
+    assert sms_outbox == []
+
+
+def test_past_the_hourly_cap_joins_succeed_without_sms(queue, settings, sms_outbox,
+                                                      django_capture_on_commit_callbacks):
+    settings.SMS_HOURLY_CAP_PER_BUSINESS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        entries = fill(queue, 3)
+    assert [e.status for e in entries] == [EntryStatus.WAITING] * 3
+    statuses = [logs(e)[SmsType.CONFIRMATION].status for e in entries]
+    assert statuses == [SmsStatus.SENT, SmsStatus.SENT, SmsStatus.SUPPRESSED]
+    assert logs(entries[2])[SmsType.CONFIRMATION].last_error == "hourly_cap"
+    assert len(sms_outbox) == 2
+
+
+def test_the_hourly_cap_counts_only_the_last_hour(queue, settings):
+    settings.SMS_HOURLY_CAP_PER_BUSINESS = 1
+    join(queue)
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        entry = join(queue)
+    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.PENDING
+
+
+def test_a_destination_no_longer_allowed_is_suppressed(queue, settings):
+    entry = join(queue, "07 56 78 90 12")
+    settings.SMS_ALLOWED_PREFIXES = ["+336"]
+    services.queue_call_next(business=queue)
+    log = logs(entry)[SmsType.YOUR_TURN]
+    assert (log.status, log.last_error) == (SmsStatus.SUPPRESSED, "destination_not_allowed")
+
+
+# --- After commit: one task per transaction, sent once -----------------------------------------
+
+
+def test_after_commit_the_sms_is_sent_and_counted_on_the_entry(queue, sms_outbox,
+                                                               django_capture_on_commit_callbacks):
+    PlatformSettings.objects.update(sms_unit_cost_cents=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue, "06 12 34 56 78")
+    assert [(m.phone, m.text) for m in sms_outbox] == [("+33612345678",
+                                                        logs(entry)["confirmation"].text)]
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert log.status == SmsStatus.SENT and log.attempts == 1 and log.sent_at
+    assert log.provider_message_id.startswith("locmem-")
+    assert log.cost_cents == 4 * log.segments
+    entry.refresh_from_db()
+    assert entry.sms_count == 1 and entry.last_sms_at == log.sent_at
+
+
+def test_one_transaction_queues_one_task_with_all_its_sms(queue,
+                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(queue, 4)
+    with mock.patch.object(tasks.send_sms, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.queue_call_next(business=queue)  # "your turn" + a reminder for the fourth
+    assert len([c for c in callbacks if isinstance(c, notifications._SendAfterCommit)]) == 1
+    delay.assert_called_once()
+    [log_ids] = delay.call_args.args
+    assert sorted(SmsLog.objects.filter(pk__in=log_ids).values_list("type", flat=True)) == [
+        SmsType.REMINDER, SmsType.YOUR_TURN]
+
+
+def test_nested_transactions_still_queue_one_task(queue, django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_sms, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        fill(queue, 3)  # three joins, each in its own savepoint
+    delay.assert_called_once()
+    assert len(delay.call_args.args[0]) == 3
+
+
+def test_an_sms_of_a_rolled_back_savepoint_is_never_sent(queue, sms_outbox,
+                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = fill(queue, 2)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.entry_cancel(entry=second)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.entry_cancel(entry=first)
+            raise RuntimeError("undo that one")
+    assert [m.phone for m in sms_outbox if "annulé" in m.text] == [second.phone]
+    assert not SmsLog.objects.filter(entry=first, type=SmsType.CANCELLED).exists()
+
+
+def test_the_same_task_delivered_twice_sends_once(queue, sms_outbox):
+    entry = join(queue)
+    log_ids = [str(logs(entry)[SmsType.CONFIRMATION].pk)]
+    assert tasks.send_sms(log_ids) == 1
+    assert tasks.send_sms(log_ids) == 0
+    assert len(sms_outbox) == 1
+    assert SmsLog.objects.get().attempts == 1
+
+
+def test_a_broker_outage_at_commit_loses_nothing_and_blocks_nothing(
+        queue, sms_outbox, django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_sms, "delay", side_effect=OSError("redis is down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue)
+    assert entry.status == EntryStatus.WAITING
+    assert SmsLog.objects.get().status == SmsStatus.PENDING
+    with time_machine.travel(timezone.now() + timedelta(seconds=30)):
+        assert notifications.sms_sweep() == {"lost": 0, "queued": 1}
+    assert SmsLog.objects.get().status == SmsStatus.SENT and len(sms_outbox) == 1
+
+
+# --- Failures ----------------------------------------------------------------------------------
+
+
+def test_a_temporary_error_is_retried_with_backoff_then_fails(queue, settings):
+    settings.SMS_MAX_ATTEMPTS = 3
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    backend = FailingBackend(TEMPORARY, "Throttling: Rate exceeded")
+    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    log.refresh_from_db()
+    assert (log.status, log.attempts, log.claimed_at) == (SmsStatus.PENDING, 1, None)
+    delay = log.next_attempt_at - log.updated_at
+    assert timedelta(seconds=4) < delay < timedelta(seconds=16)  # 10 s ± 50 %
+    # Not due yet: nothing happens.
+    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    assert backend.calls == 1
+    for _attempt in range(2):
+        with time_machine.travel(log.next_attempt_at + timedelta(seconds=1)):
+            notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+        log.refresh_from_db()
+    assert backend.calls == 3
+    assert (log.status, log.attempts, log.last_error) == (SmsStatus.FAILED, 3,
+                                                           "Throttling: Rate exceeded")
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.WAITING and entry.sms_count == 0
+
+
+def test_the_backoff_grows_exponentially_with_jitter(settings):
+    settings.SMS_RETRY_BASE_SECONDS = 10
+    delays = [notifications._backoff(attempt).total_seconds() for attempt in (1, 2, 3)]
+    assert 5 <= delays[0] <= 15 and 15 <= delays[1] <= 45 and 45 <= delays[2] <= 135
+    assert len({notifications._backoff(1) for _ in range(20)}) > 1
+
+
+def test_a_permanent_error_fails_at_once(queue):
+    entry = join(queue)
+    backend = FailingBackend(PERMANENT, "InvalidParameter: PhoneNumber")
+    notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert (log.status, log.attempts) == (SmsStatus.FAILED, 1)
+
+
+def test_an_opted_out_error_records_the_number(queue):
+    entry = join(queue, "06 12 34 56 78")
+    backend = FailingBackend(PERMANENT, "OptedOut", opted_out=True)
+    notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+    assert SmsOptOut.objects.filter(phone="+33612345678").exists()
+
+
+def test_an_unknown_outcome_is_never_retried(queue):
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    backend = FailingBackend(UNKNOWN, "Read timeout")
+    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert notifications.sms_sweep() == {"lost": 0, "queued": 0}
+        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    log.refresh_from_db()
+    assert (log.status, log.attempts, backend.calls) == (SmsStatus.UNKNOWN, 1, 1)
+
+
+def test_a_crashing_backend_counts_as_unknown(queue):
+    entry = join(queue)
+    backend = LocmemBackend()
+    with mock.patch.object(backend, "send", side_effect=KeyError("bug")):
+        notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.UNKNOWN
+
+
+# --- The sweep -----------------------------------------------------------------------------------
+
+
+def test_the_sweep_settles_a_send_whose_worker_died_as_unknown(queue, settings, sms_outbox):
+    settings.SMS_CLAIM_LEASE_SECONDS = 60
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert notifications._claim(log.pk, timezone.now())  # the worker then died
+    assert notifications.sms_sweep() == {"lost": 0, "queued": 0}  # still within its lease
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert notifications.sms_sweep() == {"lost": 1, "queued": 0}
+    log.refresh_from_db()
+    assert log.status == SmsStatus.UNKNOWN and sms_outbox == []
+
+
+def test_a_slow_send_that_went_out_after_all_is_recorded_sent(queue, settings):
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    backend = LocmemBackend()
+
+    def slow_send(**kwargs):
+        with time_machine.travel(timezone.now() + timedelta(seconds=600)):
+            notifications.sms_sweep()  # the lease ran out meanwhile
+        return LocmemBackend.send(backend, **kwargs)
+
+    with mock.patch.object(backend, "send", side_effect=slow_send):
+        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.SENT
+
+
+def test_the_sweep_leaves_fresh_rows_to_their_on_commit_task(queue):
+    join(queue)
+    with mock.patch.object(tasks.send_sms, "delay") as delay:
+        assert notifications.sms_sweep() == {"lost": 0, "queued": 0}
+    delay.assert_not_called()
+
+
+def test_a_message_too_old_to_be_useful_is_failed_not_sent(queue, sms_outbox):
+    entry = join(queue)
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        notifications.sms_sweep()
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert log.status == SmsStatus.FAILED and sms_outbox == []
+
+
+def test_every_scheduled_sms_job_is_listed_in_the_beat_schedule(settings):
+    scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"queues.sms_sweep", "queues.sms_sync_opt_outs"} <= scheduled
+    assert settings.CELERY_BEAT_SCHEDULE["sms-sweep"]["schedule"] <= 60
