@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,13 @@ class BusinessForm(forms.ModelForm):
         label=_("Average service time (minutes)"), min_value=1, max_value=600, required=False,
         help_text=_("Leave empty to use the usual time for this type of business."),
     )
+    average_basket_euros = forms.DecimalField(
+        label=_("Average basket (€)"), min_value=0, max_value=100_000, decimal_places=2,
+        required=False, localize=True,  # "12,50" in French
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_("What a customer spends on average: estimates the revenue lost when "
+                    "customers leave the queue."),
+    )
 
     class Meta:
         model = Business
@@ -54,6 +62,9 @@ class BusinessForm(forms.ModelForm):
         else:
             self.fields["max_queue_size"].required = False
             self.fields["client_timeout_minutes"].required = False
+        if self.instance.average_basket_cents:
+            self.fields["average_basket_euros"].initial = (
+                Decimal(self.instance.average_basket_cents) / 100).quantize(Decimal("0.01"))
         hours = self.instance.opening_hours or {}
         for day in WEEKDAYS:
             spec = hours.get(day) or {}
@@ -108,6 +119,8 @@ class BusinessForm(forms.ModelForm):
         cleaned["opening_hours"] = hours
         minutes = cleaned.get("average_service_minutes")
         cleaned["average_service_time"] = minutes * 60 if minutes else None
+        basket = cleaned.get("average_basket_euros")
+        cleaned["average_basket_cents"] = round(basket * 100) if basket else 0
         return cleaned
 
     def service_fields(self) -> dict:
@@ -115,6 +128,7 @@ class BusinessForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in self.Meta.fields
                 if self.cleaned_data.get(name) is not None}
         data["opening_hours"] = self.cleaned_data["opening_hours"]
+        data["average_basket_cents"] = self.cleaned_data["average_basket_cents"]
         # None asks the service for the usual time of the (possibly new) type.
         data["average_service_time"] = self.cleaned_data["average_service_time"]
         return data
@@ -123,7 +137,7 @@ class BusinessForm(forms.ModelForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "phone"]
+        fields = ["first_name", "last_name", "phone", "daily_digest_enabled"]
 
     def clean_phone(self) -> str:
         return clean_optional_phone(self.cleaned_data.get("phone", ""))

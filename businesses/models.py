@@ -245,6 +245,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="users",
     )
     trial_ends_at = models.DateTimeField(_("trial ends at"), null=True, blank=True)
+    daily_digest_enabled = models.BooleanField(
+        _("daily digest e-mail"), default=False,
+        help_text=_("Each night, an e-mail with the day's figures of your businesses."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -361,6 +365,11 @@ class Business(TimestampedModel):
     )
     client_timeout_minutes = models.PositiveSmallIntegerField(
         _("customer timeout (minutes)"), validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    average_basket_cents = models.PositiveIntegerField(
+        _("average basket (cents)"), default=0,
+        help_text=_("What a customer spends on average: estimates the revenue lost when "
+                    "customers leave the queue."),
     )
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -32,7 +32,7 @@ class PlanLimitReached(BusinessError):
 EDITABLE_FIELDS = (
     "name", "business_type", "phone", "address", "city", "zip_code", "average_service_time",
     "max_queue_size", "opening_hours", "custom_message", "sms_enabled", "auto_advance_enabled",
-    "client_timeout_minutes",
+    "client_timeout_minutes", "average_basket_cents",
 )
 QUEUE_SETTINGS_FIELDS = (
     "average_service_time", "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
@@ -142,9 +142,14 @@ def business_regenerate_qr_token(*, business: Business) -> Business:
     return business
 
 
-def account_update_profile(*, user: User, first_name: str, last_name: str, phone: str) -> User:
+def account_update_profile(*, user: User, first_name: str, last_name: str, phone: str,
+                           daily_digest_enabled: bool | None = None) -> User:
     user.first_name, user.last_name, user.phone = first_name, last_name, phone
-    user.save(update_fields=["first_name", "last_name", "phone", "updated_at"])
+    fields = ["first_name", "last_name", "phone", "updated_at"]
+    if daily_digest_enabled is not None:
+        user.daily_digest_enabled = daily_digest_enabled
+        fields.append("daily_digest_enabled")
+    user.save(update_fields=fields)
     return user
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("businesses.api")),
     path("", include("queues.api")),
+    path("", include("analytics.api")),
     # Keep last: any other path under /api/v1/ (a malformed id included) is a JSON 404.
     re_path(r"", not_found),
 ]

@@ -8,6 +8,7 @@ console and Stripe off. Every production value comes from the environment.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -153,6 +154,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queues.sms_sync_opt_outs",
         "schedule": env.float("SMS_OPT_OUT_SYNC_SECONDS", default=3600.0),
         "options": {"expires": 600},
+    },
+    # Yesterday's DailyStat rows for every business (Europe/Paris day), then digests.
+    "analytics-daily-stats": {
+        "task": "analytics.compute_daily_stats",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    # GDPR: entries past 90 days (once their day is in DailyStat), SMS log phones.
+    "analytics-retention": {
+        "task": "analytics.apply_retention",
+        "schedule": crontab(hour=2, minute=0),
     },
 }
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("businesses.urls")),
     path("", include("queues.urls")),
+    path("", include("analytics.urls")),
 ]
