@@ -1,6 +1,6 @@
 """Rate limits of the public join, so the form cannot be used to pump SMS (SPEC §9).
 
-Fixed windows counted in the shared cache (Redis when configured, so every
+Windows counted in the shared cache (Redis when configured, so every
 web process sees the same counters): attempts per client IP and per phone
 number. `WAITIFY_RATE_LIMITS_ENABLED=False` turns both off (load tests).
 Phone numbers are hashed in the cache keys: the cache holds no number.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,14 +35,19 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def _hit(scope: str, value: str, limit: int, window: int) -> bool:
-    """Count one attempt; True while the count is within `limit` for this window."""
+    """Count one attempt; True while the count is within `limit` for this window.
+
+    The window opens at the first attempt and lasts `window` seconds (the
+    counter's expiry, which INCR keeps): unlike windows aligned on the clock,
+    a burst straddling a boundary cannot get twice the limit through.
+    """
     digest = hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()[:32]
-    key = f"join-limit:{scope}:{digest}:{int(time.time() // window)}"
+    key = f"join-limit:{scope}:{digest}"
     try:
-        cache.add(key, 0, timeout=window + 5)
+        cache.add(key, 0, timeout=window)
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 5)
+        cache.set(key, 1, timeout=window)
         count = 1
     except Exception:
         # Never lock every customer out because the cache is down.

@@ -1,12 +1,14 @@
-"""SMS notifications of the queue: what to text, when, and getting it sent exactly once.
+"""SMS notifications of the queue: what to text, when, and getting each one sent once.
 
 The outbox pattern. `on_queue_event` runs inside the transaction of the
 queue change (see queues/events.py) and writes one `SmsLog` row, `pending`,
-per (entry, type); after commit a single `send_sms` task takes the ids of all
-rows that transaction wrote. The task claims each row with a conditional
-UPDATE, publishes, and settles it: sent, failed, or unknown when the provider
-may have accepted it without telling us. Nothing here can make a queue action
-fail or roll back: sending happens after commit, in a worker.
+per (entry, type): one INSERT, the only cost a join pays. After commit a
+single `send_sms` task takes the ids of all rows that transaction wrote. The
+task claims each row with a conditional UPDATE, applies the policies (opt-out,
+hourly cap per business: `suppressed`), publishes, and settles the row: sent,
+failed, or unknown when the provider may have accepted it without telling us.
+Nothing here can make a queue action fail or roll back: sending happens after
+commit, in a worker.
 
 At most once, not at least once: a row whose claim outlived the lease (the
 worker died mid-send) is settled as `unknown`, never sent again.
@@ -158,48 +160,24 @@ def on_queue_event(sender, *, event: str, entry: QueueEntry | None = None,
     sms_log_create(business=business, entry=entry, sms_type=sms_type)
 
 
-def sms_log_create(*, business: Business, entry: QueueEntry, sms_type: str) -> SmsLog | None:
-    """Write the pending (or suppressed) row; None when this entry already had this SMS.
+def sms_log_create(*, business: Business, entry: QueueEntry, sms_type: str) -> SmsLog:
+    """Write the outbox row, in the transaction of the queue change; send after commit.
 
-    Called with the business's queue lock held (every queue event is), so the
-    "already sent" check and the hourly count cannot race another event of the
-    same business; the partial unique index is the last word all the same.
+    One INSERT and nothing else, since every join pays for it: a second row
+    for the same (entry, type) is dropped by the partial unique index (ON
+    CONFLICT DO NOTHING: its id then matches no row and the task skips it);
+    opt-outs and the hourly cap are checked by the worker when it sends.
     """
-    now = timezone.now()
     phone = entry.phone
-    already, opted_out, last_hour = (
-        Business.objects.filter(pk=business.pk)
-        .annotate(
-            already=Exists(SmsLog.objects.filter(entry_id=entry.pk, type=sms_type)),
-            opted_out=Exists(SmsOptOut.objects.filter(phone=phone)),
-            last_hour=Coalesce(Subquery(
-                SmsLog.objects.filter(business_id=OuterRef("pk"),
-                                      created_at__gte=now - timedelta(hours=1))
-                .exclude(status=SmsStatus.SUPPRESSED).order_by().values("business_id")
-                .annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0),
-        )
-        .values_list("already", "opted_out", "last_hour").get()
-    )
-    if already:
-        return None
-    reason = ""
-    if not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
-        reason = SUPPRESSED_DESTINATION
-    elif opted_out:
-        reason = SUPPRESSED_OPT_OUT
-    elif last_hour >= settings.SMS_HOURLY_CAP_PER_BUSINESS:
-        reason = SUPPRESSED_HOURLY_CAP
+    allowed = has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES)
     text = compose_sms(sms_type, entry=entry, business=business)
     log = SmsLog(business=business, entry=entry, phone=phone, type=sms_type, text=text,
                  segments=segment_count(text),
-                 status=SmsStatus.SUPPRESSED if reason else SmsStatus.PENDING,
-                 last_error=reason, next_attempt_at=None if reason else now)
-    # ON CONFLICT DO NOTHING: a second writer of the same (entry, type) loses quietly.
+                 status=SmsStatus.PENDING if allowed else SmsStatus.SUPPRESSED,
+                 last_error="" if allowed else SUPPRESSED_DESTINATION,
+                 next_attempt_at=timezone.now() if allowed else None)
     SmsLog.objects.bulk_create([log], ignore_conflicts=True)
-    if reason:
-        logger.warning("sms suppressed (%s) business=%s type=%s phone=%s", reason, business.pk,
-                       sms_type, mask_phone(phone))
-    else:
+    if allowed:
         _send_after_commit(log.pk)
     return log
 
@@ -279,15 +257,41 @@ def _claim(log_id, now: datetime) -> bool:
     )
 
 
+def _sent_in_the_hour_before() -> Coalesce:
+    """SMS of the same business created in the hour before this one and not suppressed.
+
+    Rows of one business are created one at a time under its queue lock, so
+    "before" is a fixed order: whichever worker looks first, the same rows
+    end up over the cap (still-pending earlier rows count as going out).
+    """
+    earlier = (SmsLog.objects.filter(business_id=OuterRef("business_id"),
+                                     created_at__lt=OuterRef("created_at"),
+                                     created_at__gte=OuterRef("created_at") - timedelta(hours=1))
+               .exclude(status=SmsStatus.SUPPRESSED).order_by().values("business_id")
+               .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(earlier, output_field=IntegerField()), 0)
+
+
 def sms_send_one(*, log_id, backend: BaseSmsBackend, unit_cost_cents: int) -> SmsLog | None:
     """Claim, publish, settle. None when another run has it (or had it)."""
     claimed_at = timezone.now()
     if not _claim(log_id, claimed_at):
         return None
-    log = SmsLog.objects.select_related("business").get(pk=log_id)
+    log = (SmsLog.objects.select_related("business")
+           .annotate(opted_out=Exists(SmsOptOut.objects.filter(phone=OuterRef("phone"))),
+                     sent_before=_sent_in_the_hour_before())
+           .get(pk=log_id))
     if claimed_at - log.created_at > STALE_AFTER:
         return _settle(log, claimed_at, status=SmsStatus.FAILED,
                        last_error="Not sent in time: no longer useful.")
+    reason = (SUPPRESSED_OPT_OUT if log.opted_out else
+              SUPPRESSED_HOURLY_CAP if log.sent_before >= settings.SMS_HOURLY_CAP_PER_BUSINESS
+              else "")
+    if reason:
+        logger.warning("sms suppressed (%s) business=%s type=%s phone=%s", reason,
+                       log.business_id, log.type, mask_phone(log.phone))
+        return _settle(log, claimed_at, status=SmsStatus.SUPPRESSED, last_error=reason,
+                       next_attempt_at=None)
     try:
         result = backend.send(phone=log.phone, text=log.text)
     except SmsError as error:
@@ -437,14 +441,18 @@ def sms_quota_check(*, user_id) -> list[int]:
     The alert row and the e-mail commit together, so a failed e-mail is
     tried again on the next SMS and a sent one is never repeated.
     """
+    month = month_start().date()
+    done = set(SmsQuotaAlert.objects.filter(user_id=user_id, month=month)
+               .values_list("threshold", flat=True))
+    if done >= set(QUOTA_THRESHOLDS):
+        return []  # both sent this month: no need to count again
     user = User.objects.select_related("plan").get(pk=user_id)
     usage = sms_account_usage(user=user)
     if not usage.quota:
         return []
-    month = month_start().date()
     alerted = []
     for threshold in QUOTA_THRESHOLDS:
-        if usage.used * 100 < usage.quota * threshold:
+        if threshold in done or usage.used * 100 < usage.quota * threshold:
             continue
         with transaction.atomic():
             _alert, created = SmsQuotaAlert.objects.get_or_create(

@@ -3,6 +3,8 @@ allowed destinations only, and a per-business hourly cap (tested in test_sms_out
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -54,6 +56,15 @@ def test_past_the_ip_limit_the_page_says_why(client, queue, settings):
     assert response.status_code == 429
     html = response.content.decode()
     assert 'data-code="429"' in html and "Too many attempts" in html
+
+
+def test_the_window_opens_at_the_first_attempt_and_then_expires(client, queue, settings):
+    settings.JOIN_LIMIT_PER_IP, settings.JOIN_LIMIT_IP_WINDOW_SECONDS = 1, 1
+    first = client.post(join_url(queue), {"phone": mobile(1)})
+    second = client.post(join_url(queue), {"phone": mobile(2)})
+    time.sleep(1.2)
+    third = client.post(join_url(queue), {"phone": mobile(3)})
+    assert [r.status_code for r in (first, second, third)] == [302, 429, 302]
 
 
 def test_the_ip_limit_is_per_ip(client, queue, settings):

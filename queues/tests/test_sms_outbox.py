@@ -93,12 +93,15 @@ def test_no_row_for_a_walk_in_without_phone(queue):
     assert not SmsLog.objects.exists()
 
 
-def test_a_second_event_of_the_same_type_never_writes_a_second_row(queue):
-    entry = join(queue)
-    with transaction.atomic():
-        assert notifications.sms_log_create(business=queue, entry=entry,
-                                            sms_type=SmsType.CONFIRMATION) is None
+def test_a_second_event_of_the_same_type_never_writes_a_second_row(
+        queue, sms_outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        notifications.sms_log_create(business=queue, entry=entry,
+                                     sms_type=SmsType.CONFIRMATION)
     assert SmsLog.objects.filter(entry=entry).count() == 1
+    assert len(sms_outbox) == 1
 
 
 def test_the_database_refuses_two_rows_for_one_entry_and_type(queue):
@@ -140,12 +143,34 @@ def test_past_the_hourly_cap_joins_succeed_without_sms(queue, settings, sms_outb
     assert len(sms_outbox) == 2
 
 
-def test_the_hourly_cap_counts_only_the_last_hour(queue, settings):
+def test_the_hourly_cap_counts_only_the_last_hour(queue, settings, sms_outbox,
+                                                  django_capture_on_commit_callbacks):
     settings.SMS_HOURLY_CAP_PER_BUSINESS = 1
-    join(queue)
-    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+    with django_capture_on_commit_callbacks(execute=True):
+        join(queue)
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)), \
+            django_capture_on_commit_callbacks(execute=True):
         entry = join(queue)
-    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.PENDING
+    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.SENT
+    assert len(sms_outbox) == 2
+
+
+def test_the_cap_holds_whichever_order_the_workers_send_in(queue, settings, sms_outbox):
+    settings.SMS_HOURLY_CAP_PER_BUSINESS = 2
+    entries = fill(queue, 4)
+    ids = [logs(entry)[SmsType.CONFIRMATION].pk for entry in entries]
+    tasks.send_sms([str(pk) for pk in reversed(ids)])  # the latest rows first
+    assert [logs(e)[SmsType.CONFIRMATION].status for e in entries] == [
+        SmsStatus.SENT, SmsStatus.SENT, SmsStatus.SUPPRESSED, SmsStatus.SUPPRESSED]
+    assert len(sms_outbox) == 2
+
+
+def test_an_opt_out_recorded_before_the_send_is_honoured(queue, sms_outbox):
+    entry = join(queue, "06 12 34 56 78")
+    SmsOptOut.objects.create(phone="+33612345678")  # synced from SNS meanwhile
+    tasks.send_sms([str(logs(entry)[SmsType.CONFIRMATION].pk)])
+    assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.SUPPRESSED
+    assert sms_outbox == []
 
 
 def test_a_destination_no_longer_allowed_is_suppressed(queue, settings):

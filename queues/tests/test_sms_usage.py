@@ -100,11 +100,13 @@ def test_only_the_latest_sms_of_an_entry_counts_for_the_warning(merchant_client,
 
 
 def test_the_live_queue_warns_when_the_hourly_sms_cap_held_messages_back(
-        merchant_client, queue, settings):
+        merchant_client, queue, settings, sms_outbox):
     html = merchant_client.get(reverse("queues:live", args=[queue.pk]), **ENGLISH).content.decode()
     assert "Hourly SMS limit reached" not in html
     settings.SMS_HOURLY_CAP_PER_BUSINESS = 1
-    fill(queue, 2)
+    entries = fill(queue, 2)
+    notifications.sms_send_batch(log_ids=SmsLog.objects.filter(entry__in=entries)
+                                 .values_list("pk", flat=True))
     html = merchant_client.get(reverse("queues:live", args=[queue.pk]), **ENGLISH).content.decode()
     assert "Hourly SMS limit reached" in html
     overview = merchant_client.get(reverse("queues:overview"), **ENGLISH).content.decode()

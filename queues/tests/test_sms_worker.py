@@ -6,7 +6,7 @@
    message: after a restart and the periodic recovery the message has gone
    out once, and its row is settled (unknown), never left pending.
 
-Each test uses its own Redis database as broker (the cache's database is
+The broker is a Redis database of its own (db 8; the cache's database is
 flushed between tests). Both need PostgreSQL (other connections must see
 committed rows) and Redis; without them they are skipped, loudly.
 """
@@ -28,6 +28,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from kombu import pools as kombu_pools
 
 from businesses import services as business_services
 from conftest import make_merchant
@@ -39,7 +40,8 @@ from waitify.celery import app as celery_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-IN_PROCESS_BROKER_DB, SUBPROCESS_BROKER_DB = 8, 9
+# Both tests flush it before and after: a database of its own, not the cache's.
+BROKER_DB = 8
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
@@ -60,9 +62,9 @@ def redis_db_url(db: int) -> str:
 
 
 def _reset_producer_pools() -> None:
-    # The app caches its broker connections: drop them so the new URL is used.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # The app and kombu's global registry cache broker connections: drop them
+    # all so the next send connects to the URL now configured.
+    kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -93,7 +95,7 @@ def new_queue(email: str):
 
 def test_a_join_sends_one_confirmation_through_a_real_worker_after_commit(sms_outbox):
     queue = new_queue("worker@example.fr")
-    with real_broker(IN_PROCESS_BROKER_DB), \
+    with real_broker(BROKER_DB), \
             start_worker(celery_app, pool="solo", perform_ping_check=False,
                          shutdown_timeout=30, loglevel="WARNING"):
         first = services.entry_join(business=queue, phone="06 11 11 11 11")
@@ -164,7 +166,7 @@ class WorkerProcess:
 
 def test_a_worker_killed_mid_send_sends_at_most_once_and_never_stays_pending(tmp_path):
     queue = new_queue("fault@example.fr")
-    with real_broker(SUBPROCESS_BROKER_DB) as broker_url:
+    with real_broker(BROKER_DB) as broker_url:
         env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker_url,
                "CELERY_TASK_ALWAYS_EAGER": "false",
                "SMS_BACKEND": "queues.tests.sms_fakes.SlowFileBackend",

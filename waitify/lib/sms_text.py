@@ -17,6 +17,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
@@ -33,7 +34,7 @@ _LOOKALIKES = {
 
 
 def is_gsm7(text: str) -> bool:
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    return GSM7.issuperset(text)
 
 
 def encoding(text: str) -> str:
@@ -42,8 +43,7 @@ def encoding(text: str) -> str:
 
 
 def _gsm7_segments(text: str) -> int:
-    septets = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
-    if septets <= GSM7_SINGLE:
+    if septet_length(text) <= GSM7_SINGLE:
         return 1
     parts, used = 1, 0
     for char in text:
@@ -75,7 +75,7 @@ def segment_count(text: str) -> int:
 
 def septet_length(text: str) -> int:
     """Length in GSM-7 septets (extension characters count twice)."""
-    return sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+    return len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
 
 
 def to_gsm7(text: str) -> str:
@@ -89,7 +89,7 @@ def to_gsm7(text: str) -> str:
         return text
     out = []
     for char in text:
-        if char in GSM7_BASIC or char in GSM7_EXTENSION:
+        if char in GSM7:
             out.append(char)
         elif char in _LOOKALIKES:
             out.append(_LOOKALIKES[char])
