@@ -35,6 +35,8 @@ def _test_settings():
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
         SITE_URL="https://waitify.test",
+        # Real hashing costs ~0.5 s per user; tests create hundreds.
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     ):
         yield
 

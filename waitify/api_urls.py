@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("businesses.api")),
     path("", include("queues.api")),
     path("", include("analytics.api")),
+    path("", include("billing.api")),
     # Keep last: any other path under /api/v1/ (a malformed id included) is a JSON 404.
     re_path(r"", not_found),
 ]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.facebook",
+    "djstripe",
     "businesses",
     "queues",
     "billing",
@@ -65,6 +66,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "waitify.urls"
+# Benchmark only (`make bench`): mounts a no-DB view and a one-INSERT view behind
+# the same middleware, the machine's ceiling the queue endpoints are compared to.
+BENCH_VIEWS = env.bool("WAITIFY_BENCH_VIEWS", default=False)
 WSGI_APPLICATION = "waitify.wsgi.application"
 
 TEMPLATES = [
@@ -164,6 +168,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "analytics-retention": {
         "task": "analytics.apply_retention",
         "schedule": crontab(hour=2, minute=0),
+    },
+    # Accounts whose free trial ended without a subscription become read-only.
+    "billing-expire-trials": {
+        "task": "billing.expire_trials",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # Last month's SMS overage onto each account's next Stripe invoice; daily, so a
+    # missed or interrupted run catches up (safe to run twice: once per account+period).
+    "billing-invoice-usage": {
+        "task": "billing.invoice_last_period_usage",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 
@@ -303,6 +319,14 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_ENABLED = bool(STRIPE_SECRET_KEY)
+# dj-stripe: the key decides the mode; the API version is pinned so payloads keep
+# the shape the billing code reads (change it together with stripe/dj-stripe).
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2026-05-27.dahlia")
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_SECRET = env.str("DJSTRIPE_WEBHOOK_SECRET", default="") or STRIPE_WEBHOOK_SECRET
+# Signed webhook payloads older than this are refused (replays).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 
 AWS_REGION = env.str("AWS_REGION", default="eu-west-3")
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,4 +13,13 @@ urlpatterns = [
     path("", include("businesses.urls")),
     path("", include("queues.urls")),
     path("", include("analytics.urls")),
+    path("billing/", include("billing.urls")),
 ]
+
+if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitify/bench_views.py
+    from waitify import bench_views
+
+    urlpatterns += [
+        path("bench/trivial", bench_views.trivial, name="bench-trivial"),
+        path("bench/insert", bench_views.single_insert, name="bench-insert"),
+    ]

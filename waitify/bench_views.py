@@ -1,0 +1,29 @@
+"""The benchmark's two reference views, mounted only when settings.BENCH_VIEWS is on.
+
+They go through the whole middleware stack like every page, so `make bench`
+can compare the queue endpoints with what this machine does for a request
+that touches nothing (`trivial`) and for one that commits one INSERT
+(`single_insert`).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+# Created by bench/run.py in the benchmark's own database, never by a migration.
+INSERT_SQL = "INSERT INTO bench_insert (note) VALUES (%s)"
+
+
+@csrf_exempt
+def trivial(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt
+def single_insert(request: HttpRequest) -> HttpResponse:
+    # Autocommit: one INSERT and its commit, as a join's commit pays too.
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_SQL, ["bench"])
+    return HttpResponse("ok", content_type="text/plain", status=201)
