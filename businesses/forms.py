@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from businesses.models import Business, User
+from businesses.models import Business, PlatformSettings, User
 from waitify.lib.opening_hours import WEEKDAYS
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
@@ -60,6 +60,10 @@ class BusinessForm(forms.ModelForm):
                 1, round(self.instance.average_service_time / 60)
             )
         else:
+            # Show the platform's defaults instead of applying them silently.
+            platform = PlatformSettings.load()
+            self.fields["max_queue_size"].initial = platform.default_max_queue_size
+            self.fields["client_timeout_minutes"].initial = platform.default_client_timeout_minutes
             self.fields["max_queue_size"].required = False
             self.fields["client_timeout_minutes"].required = False
         if self.instance.average_basket_cents:

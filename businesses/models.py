@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -14,6 +13,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from waitify.lib.tokens import looks_like_token
 
 UNLIMITED = -1
 
@@ -317,7 +318,6 @@ def new_qr_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-QR_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class BusinessQuerySet(models.QuerySet):
@@ -325,7 +325,7 @@ class BusinessQuerySet(models.QuerySet):
         """The business a printed code points at. Anything that is not a token (a NUL
         byte, 300 characters…) from a scanner or a typo matches nothing, without a query
         that PostgreSQL would refuse with an error."""
-        if not QR_TOKEN_SHAPE.fullmatch(token or ""):
+        if not looks_like_token(token):
             return self.none()
         return self.filter(qr_token=token)
 

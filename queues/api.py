@@ -193,7 +193,7 @@ def status_body(request, found: selectors.CustomerStatus) -> dict:
 class PublicJoinView(PublicView):
     @extend_schema(request=JoinSerializer, responses={201: CustomerStatusSerializer})
     def post(self, request, qr_token):
-        business = get_object_or_404(Business, qr_token=qr_token)
+        business = get_object_or_404(Business.objects.with_qr_token(qr_token))
         data = JoinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         limits.join_rate_limit(request=request, phone=data.validated_data["phone"])

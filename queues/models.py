@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business
+from waitify.lib.tokens import looks_like_token
 
 
 def new_entry_secret() -> str:
@@ -65,6 +66,13 @@ class QueueEntryQuerySet(models.QuerySet):
 
     def waiting(self) -> QueueEntryQuerySet:
         return self.filter(status=EntryStatus.WAITING)
+
+    def with_secret(self, secret: str) -> QueueEntryQuerySet:
+        """The entry a status link points at; a malformed secret (a NUL byte…) matches
+        nothing instead of reaching PostgreSQL, which would refuse it with an error."""
+        if not looks_like_token(secret):
+            return self.none()
+        return self.filter(secret=secret)
 
 
 class QueueEntry(models.Model):

@@ -78,7 +78,7 @@ class CustomerStatus:
 def customer_status(secret: str) -> CustomerStatus | None:
     """The customer's view of their entry: 2 queries (entry + position)."""
     entry = (QueueEntry.objects.select_related("business", "business__queue_state_row")
-             .filter(secret=secret).first())
+             .with_secret(secret).first())
     if entry is None:
         return None
     business = entry.business

@@ -462,7 +462,9 @@ def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
             return None
         entry.refresh_from_db()
         _changed(state, "missed", business, entry)
-        if business.auto_advance_enabled and business.is_queue_open:
+        # A paused queue is a merchant on a break: nobody is called behind their back.
+        if (business.auto_advance_enabled and business.is_queue_open
+                and not business.is_queue_paused):
             following = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
                          .order_by("sort_key").first())
             if following is not None:

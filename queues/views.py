@@ -18,6 +18,7 @@ from queues import limits, notifications, selectors, services
 from queues.forms import JoinForm, WalkInForm
 from queues.models import EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError
+from waitify.lib.tokens import looks_like_token
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -103,7 +104,7 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
 
 
 def _customer_action(request: HttpRequest, secret: str, action) -> HttpResponse:
-    entry = get_object_or_404(QueueEntry, secret=secret)
+    entry = get_object_or_404(QueueEntry.objects.with_secret(secret))
     try:
         result = action(entry=entry)
     except QueueError as error:
@@ -224,8 +225,9 @@ def display_regenerate(request: HttpRequest, business_id) -> HttpResponse:
 
 
 def display_screen(request: HttpRequest, token: str) -> HttpResponse:
-    state = (QueueState.objects.select_related("business").filter(display_token=token)
-             .first())
+    state = None
+    if looks_like_token(token):
+        state = QueueState.objects.select_related("business").filter(display_token=token).first()
     if state is None:
         return render(request, "queues/join_invalid.html", status=404)
     business = state.business

@@ -137,3 +137,16 @@ def test_an_unknown_ticket_is_a_friendly_404(client, db):
     response = client.get(reverse("queues:status", args=["nope"]))
     assert response.status_code == 404
     assert "Ticket introuvable" in response.content.decode() or response.status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/q/s/a%00b", "/q/s/a%00b/cancel", "/display/a%00b",
+                                 "/api/v1/public/entries/a%00b", "/q/" + "x" * 300])
+def test_malformed_links_are_a_404_not_a_500(client, db, url):
+    response = client.post(url) if url.endswith("cancel") else client.get(url)
+    assert response.status_code == 404
+
+
+def test_a_malformed_qr_token_in_the_public_api_is_a_404(client, db):
+    response = client.post("/api/v1/public/a%00b/join", {"phone": "0612345678"},
+                           content_type="application/json")
+    assert response.status_code == 404
