@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -174,8 +174,7 @@ def sms_log_create(*, business: Business, entry: QueueEntry, sms_type: str) -> S
     log = SmsLog(business=business, entry=entry, phone=phone, type=sms_type, text=text,
                  segments=segment_count(text),
                  status=SmsStatus.PENDING if allowed else SmsStatus.SUPPRESSED,
-                 last_error="" if allowed else SUPPRESSED_DESTINATION,
-                 next_attempt_at=timezone.now() if allowed else None)
+                 last_error="" if allowed else SUPPRESSED_DESTINATION)
     SmsLog.objects.bulk_create([log], ignore_conflicts=True)
     if allowed:
         _send_after_commit(log.pk)
@@ -230,13 +229,10 @@ def _backoff(attempts: int) -> timedelta:
 def sms_send_batch(*, log_ids: list, backend: BaseSmsBackend | None = None) -> int:
     """Send each row the caller may claim; returns how many left as sent. Safe to run twice."""
     backend = backend or get_backend()
-    unit_cost: int | None = None
     owners: set = set()
     sent = 0
     for log_id in log_ids:
-        if unit_cost is None:
-            unit_cost = PlatformSettings.load().sms_unit_cost_cents
-        log = sms_send_one(log_id=log_id, backend=backend, unit_cost_cents=unit_cost)
+        log = sms_send_one(log_id=log_id, backend=backend)
         if log is not None and log.status == SmsStatus.SENT:
             sent += 1
             owners.add(log.business.owner_id)
@@ -272,7 +268,14 @@ def _sent_in_the_hour_before() -> Coalesce:
     return Coalesce(Subquery(earlier, output_field=IntegerField()), 0)
 
 
-def sms_send_one(*, log_id, backend: BaseSmsBackend, unit_cost_cents: int) -> SmsLog | None:
+def _cost_cents() -> F:
+    """segments × the platform's unit cost, computed by the UPDATE itself (no extra query)."""
+    unit = PlatformSettings.objects.values("sms_unit_cost_cents")[:1]
+    default = PlatformSettings._meta.get_field("sms_unit_cost_cents").default
+    return F("segments") * Coalesce(Subquery(unit, output_field=IntegerField()), Value(default))
+
+
+def sms_send_one(*, log_id, backend: BaseSmsBackend) -> SmsLog | None:
     """Claim, publish, settle. None when another run has it (or had it)."""
     claimed_at = timezone.now()
     if not _claim(log_id, claimed_at):
@@ -301,16 +304,17 @@ def sms_send_one(*, log_id, backend: BaseSmsBackend, unit_cost_cents: int) -> Sm
         logger.exception("SMS backend crashed for %s", log.pk)
         return _settle_failure(log, claimed_at, SmsError(UNKNOWN, f"{type(exc).__name__}: {exc}"))
     now = timezone.now()
-    with transaction.atomic():
-        # "unknown" too: the sweep may have given up on a slow send that did go.
-        settled = SmsLog.objects.filter(
-            pk=log.pk, claimed_at=claimed_at, status__in=[SmsStatus.PENDING, SmsStatus.UNKNOWN]
-        ).update(status=SmsStatus.SENT, sent_at=now, provider_message_id=result.message_id,
-                 provider_response=result.response, cost_cents=log.segments * unit_cost_cents,
-                 last_error="", next_attempt_at=None, updated_at=now)
-        if settled and log.entry_id:
-            QueueEntry.objects.filter(pk=log.entry_id).update(sms_count=F("sms_count") + 1,
-                                                              last_sms_at=now)
+    # "unknown" too: the sweep may have given up on a slow send that did go.
+    settled = SmsLog.objects.filter(
+        pk=log.pk, claimed_at=claimed_at, status__in=[SmsStatus.PENDING, SmsStatus.UNKNOWN]
+    ).update(status=SmsStatus.SENT, sent_at=now, provider_message_id=result.message_id,
+             provider_response=result.response, cost_cents=_cost_cents(),
+             last_error="", next_attempt_at=None, updated_at=now)
+    # Not in one transaction with the row above, on purpose (two round trips
+    # fewer per SMS): the log is the record; the entry's counter is for display.
+    if settled and log.entry_id:
+        QueueEntry.objects.filter(pk=log.entry_id).update(sms_count=F("sms_count") + 1,
+                                                          last_sms_at=now)
     log.status, log.sent_at = SmsStatus.SENT, now
     logger.info("sms sent business=%s type=%s phone=%s segments=%s", log.business_id, log.type,
                 mask_phone(log.phone), log.segments)
@@ -368,9 +372,13 @@ def sms_sweep(*, now: datetime | None = None) -> dict[str, int]:
         status=SmsStatus.UNKNOWN, updated_at=now,
         last_error="The worker stopped during the send: it may or may not have gone out.",
     )
+    # A fresh row (no attempt yet: next_attempt_at is NULL, "due now") is due
+    # by its creation time, so that web and worker clocks need not agree.
+    cutoff = now - SWEEP_GRACE
     due = [str(pk) for pk in SmsLog.objects.filter(
-        status=SmsStatus.PENDING, claimed_at__isnull=True, next_attempt_at__lte=now - SWEEP_GRACE
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:1000]]
+        Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff),
+        status=SmsStatus.PENDING, claimed_at__isnull=True,
+    ).order_by("created_at").values_list("pk", flat=True)[:1000]]
     for start in range(0, len(due), 50):
         send_sms.delay(due[start:start + 50])
     if lost or due:
@@ -428,40 +436,44 @@ class SmsUsage:
         return max(0, self.used - self.quota)
 
 
-def sms_account_usage(*, user: User) -> SmsUsage:
-    used = SmsLog.objects.filter(business__owner=user, created_at__gte=month_start(),
-                                 status__in=SMS_SENT_STATUSES).count()
-    return SmsUsage(used=used, quota=user.plan.sms_quota_monthly if user.plan else 0)
-
-
 def sms_quota_check(*, user_id) -> list[int]:
     """E-mail the merchant at 80 % and at 100 % of the month's SMS, once per threshold.
 
     SMS keep going past the quota (extra ones are billed); this only warns.
-    The alert row and the e-mail commit together, so a failed e-mail is
-    tried again on the next SMS and a sent one is never repeated.
+    One query in the usual case (the worker runs it after each batch). The
+    alert row and the e-mail commit together, so a failed e-mail is tried
+    again on the next SMS and a sent one is never repeated.
     """
-    month = month_start().date()
-    done = set(SmsQuotaAlert.objects.filter(user_id=user_id, month=month)
-               .values_list("threshold", flat=True))
-    if done >= set(QUOTA_THRESHOLDS):
-        return []  # both sent this month: no need to count again
-    user = User.objects.select_related("plan").get(pk=user_id)
-    usage = sms_account_usage(user=user)
-    if not usage.quota:
+    since = month_start()
+    month = since.date()
+    sent = (SmsLog.objects.filter(business__owner_id=OuterRef("pk"), created_at__gte=since,
+                                  status__in=SMS_SENT_STATUSES)
+            .order_by().values("business__owner_id").annotate(n=Count("pk")).values("n"))
+    alerted = (SmsQuotaAlert.objects.filter(user_id=OuterRef("pk"), month=month).order_by()
+               .values("user_id").annotate(top=Max("threshold")).values("top"))
+    found = (User.objects.filter(pk=user_id)
+             .values_list("plan__sms_quota_monthly",
+                          Coalesce(Subquery(sent, output_field=IntegerField()), 0),
+                          Coalesce(Subquery(alerted, output_field=IntegerField()), 0))
+             .first())
+    if found is None or not found[0]:
         return []
-    alerted = []
-    for threshold in QUOTA_THRESHOLDS:
-        if threshold in done or usage.used * 100 < usage.quota * threshold:
-            continue
+    usage, highest_alerted = SmsUsage(used=found[1], quota=found[0]), found[2]
+    due = [threshold for threshold in QUOTA_THRESHOLDS
+           if threshold > highest_alerted and usage.used * 100 >= usage.quota * threshold]
+    if not due:
+        return []
+    user = User.objects.get(pk=user_id)
+    sent_now = []
+    for threshold in due:
         with transaction.atomic():
             _alert, created = SmsQuotaAlert.objects.get_or_create(
                 user=user, month=month, threshold=threshold,
                 defaults={"used": usage.used, "quota": usage.quota})
             if created:
                 _send_quota_email(user, threshold, usage)
-                alerted.append(threshold)
-    return alerted
+                sent_now.append(threshold)
+    return sent_now
 
 
 def _send_quota_email(user: User, threshold: int, usage: SmsUsage) -> None:
