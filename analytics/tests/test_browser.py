@@ -106,8 +106,17 @@ def test_the_overview_leads_to_the_analytics(open_page, screenshot, shops):
     page.wait_for_url(f"**/businesses/{centre.pk}/analytics/")
     page.goto(f"/businesses/{centre.pk}/")
     screenshot(page, "analytics-links-business-fr-desktop")
-    page.get_by_role("link", name="Statistiques").click()
+    page.get_by_role("main").get_by_role("link", name="Statistiques").click()
     page.wait_for_url(f"**/businesses/{centre.pk}/analytics/")
     page.get_by_role("link", name="Comparer mes commerces").click()
+    page.wait_for_url("**/analytics/")
+    assert page.js_errors == []
+
+
+def test_the_top_menu_leads_to_the_comparison(open_page, screenshot):
+    owner = make_merchant("menu@example.fr", plan="pro")
+    page = open_page(viewport=DESKTOP, user=owner)
+    page.goto("/dashboard/")
+    page.get_by_role("navigation").get_by_role("link", name="Statistiques").click()
     page.wait_for_url("**/analytics/")
     assert page.js_errors == []
