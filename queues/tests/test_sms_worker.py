@@ -40,7 +40,9 @@ from waitify.celery import app as celery_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# Both tests flush it before and after: a database of its own, not the cache's.
+# A database apart from the cache's (flushed between tests). Nothing flushes
+# it: each test has a task queue of its own there, removed afterwards, so
+# runs on the same Redis (other checkouts, CI) do not disturb each other.
 BROKER_DB = 8
 
 
@@ -71,20 +73,24 @@ def _reset_producer_pools() -> None:
 
 @contextmanager
 def real_broker(db: int):
-    """This process enqueues for real (not eagerly) into Redis database `db`."""
+    """This process sends tasks for real (not eagerly) to a queue of its own in Redis `db`.
+
+    Yields (broker URL, queue name); a worker must consume that queue.
+    """
     import redis
 
-    url = redis_db_url(db)
-    redis.Redis.from_url(url).flushdb()
-    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = url, False
+    url, queue = redis_db_url(db), f"sms-test-{uuid.uuid4().hex[:12]}"
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager, conf.task_default_queue
+    conf.broker_url, conf.task_always_eager, conf.task_default_queue = url, False, queue
     _reset_producer_pools()
     try:
-        yield url
+        yield url, queue
     finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        conf.broker_url, conf.task_always_eager, conf.task_default_queue = saved
         _reset_producer_pools()
-        redis.Redis.from_url(url).flushdb()
+        client = redis.Redis.from_url(url)
+        client.delete(queue, *client.keys(f"*{queue}*"))
 
 
 def new_queue(email: str):
@@ -95,8 +101,8 @@ def new_queue(email: str):
 
 def test_a_join_sends_one_confirmation_through_a_real_worker_after_commit(sms_outbox):
     queue = new_queue("worker@example.fr")
-    with real_broker(BROKER_DB), \
-            start_worker(celery_app, pool="solo", perform_ping_check=False,
+    with real_broker(BROKER_DB) as (_url, task_queue), \
+            start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[task_queue],
                          shutdown_timeout=30, loglevel="WARNING"):
         first = services.entry_join(business=queue, phone="06 11 11 11 11")
         wait_for(lambda: len(sms_outbox) >= 1, 20, "the first confirmation")
@@ -131,13 +137,13 @@ def _database_url() -> str:
 class WorkerProcess:
     """`celery -A waitify worker` in its own process group, logging to a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, task_queue: str) -> None:
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [sys.executable, "-m", "celery", "-A", "waitify", "worker", "-P", "solo",
-             "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"sms-fault-{uuid.uuid4().hex[:8]}@%h"],
+             "-Q", task_queue, "-l", "info", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"sms-fault-{uuid.uuid4().hex[:8]}@%h"],
             cwd=django_settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -166,14 +172,14 @@ class WorkerProcess:
 
 def test_a_worker_killed_mid_send_sends_at_most_once_and_never_stays_pending(tmp_path):
     queue = new_queue("fault@example.fr")
-    with real_broker(BROKER_DB) as broker_url:
+    with real_broker(BROKER_DB) as (broker_url, task_queue):
         env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker_url,
                "CELERY_TASK_ALWAYS_EAGER": "false",
                "SMS_BACKEND": "queues.tests.sms_fakes.SlowFileBackend",
                "SMS_FAKE_DIR": str(tmp_path), "SMS_FAKE_SLEEP": "120",
                # A killed task comes back after 2 s; a claim older than 3 s is lost.
                "CELERY_VISIBILITY_TIMEOUT": "2", "SMS_CLAIM_LEASE_SECONDS": "3"}
-        workers = [WorkerProcess(env, tmp_path / "worker-1.log")]
+        workers = [WorkerProcess(env, tmp_path / "worker-1.log", task_queue)]
         try:
             entry = services.entry_join(business=queue, phone="06 12 34 56 78")
             # The provider has the message; the worker waits for its answer…
@@ -184,7 +190,7 @@ def test_a_worker_killed_mid_send_sends_at_most_once_and_never_stays_pending(tmp
             assert log.claimed_at is not None
 
             env["SMS_FAKE_SLEEP"] = "0"
-            workers.append(WorkerProcess(env, tmp_path / "worker-2.log"))
+            workers.append(WorkerProcess(env, tmp_path / "worker-2.log", task_queue))
             # The broker hands the unacknowledged task to the new worker: its claim fails.
             wait_for(lambda: "queues.send_sms" in workers[1].output(), 30,
                      "the killed task to be delivered again")
