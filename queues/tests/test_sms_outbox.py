@@ -373,3 +373,15 @@ def test_every_scheduled_sms_job_is_listed_in_the_beat_schedule(settings):
     scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"queues.sms_sweep", "queues.sms_sync_opt_outs"} <= scheduled
     assert settings.CELERY_BEAT_SCHEDULE["sms-sweep"]["schedule"] <= 60
+
+
+def test_the_console_backend_prints_the_text_with_a_masked_number():
+    import io
+
+    from queues.sms_backends import ConsoleBackend, get_backend
+
+    stream = io.StringIO()
+    result = ConsoleBackend(stream=stream).send(phone="+33612345678", text="Votre tour !")
+    assert "06 •• •• •• 78" in stream.getvalue() and "Votre tour !" in stream.getvalue()
+    assert "+33612345678" not in stream.getvalue() and result.message_id
+    assert isinstance(get_backend("console"), ConsoleBackend)
