@@ -15,13 +15,6 @@ from waitify.lib.api import AccountRateThrottle
 TOKEN_URL = "/api/v1/auth/token"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default hasher costs seconds per login on a small CI machine; what is
-    # tested here is the API, not the hash.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def auth_limit() -> int:
     return int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth_token"].split("/")[0])
 

@@ -22,13 +22,6 @@ SUMMARY_URL = "/api/v1/businesses/summary"
 _tickets = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default hasher costs seconds per login on a small CI machine; what is
-    # tested here is the API, not the hash.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def add_entry(business: Business, status: str, *, day=None) -> None:
     """A queue entry, made through the relation so this app imports nothing from queues."""
     day = day or timezone.localdate()
