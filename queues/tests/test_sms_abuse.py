@@ -4,15 +4,31 @@ allowed destinations only, and a per-business hourly cap (tested in test_sms_out
 from __future__ import annotations
 
 import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 from django.urls import reverse
+from django_redis.cache import RedisCache
 
+from queues import limits
 from queues.models import QueueEntry, SmsLog
 from queues.tests.factories import open_queue
 
 API = "/api/v1"
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def counters(monkeypatch):
+    """The limits count in a cache of this test's own.
+
+    The shared cache is flushed between tests, by every process of a parallel
+    run (pytest -n): counters there could be wiped in the middle of a test.
+    `test_the_counters_work_in_redis` covers the Redis cache itself.
+    """
+    monkeypatch.setattr(limits, "cache", LocMemCache(f"join-limits-{uuid.uuid4()}", {}))
 
 
 @pytest.fixture
@@ -64,6 +80,26 @@ def test_the_window_opens_at_the_first_attempt_and_then_expires(client, queue, s
     second = client.post(join_url(queue), {"phone": mobile(2)})
     time.sleep(1.2)
     third = client.post(join_url(queue), {"phone": mobile(3)})
+    assert [r.status_code for r in (first, second, third)] == [302, 429, 302]
+
+
+def test_the_counters_work_in_redis(client, queue, settings, monkeypatch):
+    """INCR keeps the window's expiry; a database the test suite never flushes (8)."""
+    if not settings.REDIS_URL:
+        pytest.skip("*** needs Redis (REDIS_URL unset) ***")
+    parts = urlsplit(settings.REDIS_URL)
+    prefix = f"limits-test-{uuid.uuid4().hex[:8]}"
+    redis_cache = RedisCache(urlunsplit((parts.scheme, parts.netloc, "/8", "", "")),
+                             {"KEY_PREFIX": prefix})
+    monkeypatch.setattr(limits, "cache", redis_cache)
+    settings.JOIN_LIMIT_PER_IP, settings.JOIN_LIMIT_IP_WINDOW_SECONDS = 1, 1
+    try:
+        first = client.post(join_url(queue), {"phone": mobile(1)})
+        second = client.post(join_url(queue), {"phone": mobile(2)})
+        time.sleep(1.2)
+        third = client.post(join_url(queue), {"phone": mobile(3)})
+    finally:
+        redis_cache.delete_pattern("*")
     assert [r.status_code for r in (first, second, third)] == [302, 429, 302]
 
 
