@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from businesses import services
-from businesses.models import Business, BusinessType, SubscriptionStatus, User
+from businesses.models import Business, BusinessType, SubscriptionStatus, User, queue_counts
 from waitify.lib.api import (
     MERCHANT_PERMISSIONS,
     AccountRateThrottle,
@@ -46,29 +46,17 @@ MAX_SERVICE_TIME = 24 * 3600  # seconds; anything longer is a typo, not a servic
 # --- Reads: a business with its live queue figures ----------------------------------------
 
 def businesses_of(user: User) -> QuerySet[Business]:
-    """The user's businesses, each with `current_queue_size` and `today_served`.
-
-    The entries belong to the queues app; the relation is followed by its name
-    (`queue_entries`) so that this app imports nothing from it. Both counts
-    come from one LEFT JOIN, so listing costs one query however many rows.
-    """
-    today = timezone.localdate()
-    return Business.objects.filter(owner=user).annotate(
-        current_queue_size=Count("queue_entries", filter=Q(queue_entries__status="waiting")),
-        today_served=Count("queue_entries", filter=Q(queue_entries__status="served",
-                                                     queue_entries__service_day=today)),
-    ).order_by("name", "created_at")
+    """The user's businesses, each with `current_queue_size` and `today_served`: one
+    query however many rows."""
+    return Business.objects.filter(owner=user).with_queue_counts().order_by("name", "created_at")
 
 
 def business_totals(user: User) -> dict:
-    today = timezone.localdate()
     return Business.objects.filter(owner=user).aggregate(
         businesses=Count("id", distinct=True),
         active_businesses=Count("id", filter=Q(is_active=True), distinct=True),
         open_queues=Count("id", filter=Q(is_active=True, is_queue_open=True), distinct=True),
-        current_queue_size=Count("queue_entries", filter=Q(queue_entries__status="waiting")),
-        today_served=Count("queue_entries", filter=Q(queue_entries__status="served",
-                                                     queue_entries__service_day=today)),
+        **queue_counts(timezone.localdate()),
     )
 
 

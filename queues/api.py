@@ -200,8 +200,8 @@ class PublicJoinView(PublicView):
         entry = services.entry_join(business=business, phone=data.validated_data["phone"],
                                     name=data.validated_data["name"],
                                     language=get_language() or "fr")
-        found = selectors.customer_status(entry.secret)
-        return Response(status_body(request, found), status=status.HTTP_201_CREATED)
+        return Response(status_body(request, selectors.joined_status(entry)),
+                        status=status.HTTP_201_CREATED)
 
 
 def _customer_status_or_404(secret: str) -> selectors.CustomerStatus:

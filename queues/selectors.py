@@ -16,6 +16,7 @@ from django.db.models import (
     Q,
     Subquery,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from businesses.models import Business
@@ -25,7 +26,6 @@ from queues.services import (
     REJOIN_WINDOW,
     QueueError,
     WaitEstimate,
-    entry_position,
     joins_refused_because,
     wait_estimate,
 )
@@ -76,19 +76,34 @@ class CustomerStatus:
 
 
 def customer_status(secret: str) -> CustomerStatus | None:
-    """The customer's view of their entry: 2 queries (entry + position)."""
+    """The customer's view of their entry: 1 query (the entry with its business, queue
+    state and the number of people waiting ahead of it)."""
+    ahead = (QueueEntry.objects.filter(business_id=OuterRef("business_id"),
+                                       status=EntryStatus.WAITING,
+                                       sort_key__lt=OuterRef("sort_key"))
+             .order_by().values("business_id").annotate(n=Count("pk")).values("n"))
     entry = (QueueEntry.objects.select_related("business", "business__queue_state_row")
-             .with_secret(secret).first())
+             .with_secret(secret).annotate(ahead=Coalesce(Subquery(ahead), 0)).first())
     if entry is None:
         return None
+    return _status(entry, entry.ahead + 1 if entry.status == EntryStatus.WAITING else None)
+
+
+def joined_status(entry: QueueEntry) -> CustomerStatus:
+    """The status of an entry `entry_join` has just returned: no query (the engine
+    knows the position it gave and holds the business with its queue state)."""
+    return _status(entry, entry.position)
+
+
+def _status(entry: QueueEntry, position: int | None) -> CustomerStatus:
     business = entry.business
-    position = entry_position(entry)
-    estimate = wait_estimate(business, _state(business), position) if position else None
+    state = _state(business)
+    estimate = wait_estimate(business, state, position) if position else None
     deadline = None
     if entry.status == EntryStatus.CALLED and entry.arrived_at is None and entry.called_at:
         deadline = entry.called_at + timedelta(minutes=business.client_timeout_minutes)
     return CustomerStatus(entry=entry, business=business, position=position,
-                          estimate=estimate, deadline=deadline, state=_state(business))
+                          estimate=estimate, deadline=deadline, state=state)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -84,27 +85,41 @@ def queue_version(business_id) -> int | None:
     return cache.get(VERSION_CACHE_KEY.format(business_id))
 
 
-def version_stamp(state: QueueState | None) -> str:
-    """"<business id>:<version>" for pages that poll; primes the cache when it was lost."""
+def version_stamp(state: QueueState | None, *, prime: bool = True) -> str:
+    """"<business id>:<version>" for pages that poll; primes the cache when it was lost
+    (`prime=False`: the caller has just seen the cache hold a version)."""
     if state is None:
         return ""
-    key = VERSION_CACHE_KEY.format(state.business_id)
-    cache.add(key, state.version, timeout=None)
+    if prime:
+        cache.add(VERSION_CACHE_KEY.format(state.business_id), state.version, timeout=None)
     return f"{state.business_id}:{state.version}"
 
 
 # --- Locking and bookkeeping -----------------------------------------------------------
 
-def _lock_state(business_id) -> QueueState:
-    # Every operation on a queue takes this row lock first; the ordering key,
-    # ticket number and timestamps are read after it is held (PostgreSQL's
-    # now() is the transaction start, not the moment of the insert).
+def _lock(business_id) -> tuple[QueueState, Business]:
+    """Lock the business's QueueState row; return it with the business, read after the lock.
+
+    Every operation on a queue takes this row lock first; the ordering key,
+    ticket number and timestamps are read after it is held (PostgreSQL's
+    now() is the transaction start, not the moment of the insert). The
+    business comes in the same query and is locked too: a row read in the
+    statement that waited for the lock would otherwise be the version from
+    before the wait (a join would not see the close it waited for), while a
+    locked row is re-read at its newest version. FOR NO KEY UPDATE lets
+    entries and SMS rows keep referencing the business meanwhile. The owner
+    (suspension, read-only) is read, not locked: every business of an
+    account would otherwise queue behind one another.
+    """
+    locked = (QueueState.objects.select_for_update(of=("self", "business"), no_key=True)
+              .select_related("business__owner"))
     try:
-        return QueueState.objects.select_for_update().get(pk=business_id)
+        state = locked.get(pk=business_id)
     except QueueState.DoesNotExist:
         QueueState.objects.bulk_create([QueueState(business_id=business_id)],
                                        ignore_conflicts=True)
-        return QueueState.objects.select_for_update().get(pk=business_id)
+        state = locked.get(pk=business_id)
+    return state, state.business
 
 
 def _changed(state: QueueState, event: str, business: Business,
@@ -178,10 +193,6 @@ def _ensure_accepting_joins(business: Business, now: datetime) -> None:
                          extra={"next_opening": opening.isoformat()} if opening else {})
 
 
-def _business(business_id) -> Business:
-    return Business.objects.select_related("owner").get(pk=business_id)
-
-
 def _next_ticket(state: QueueState, today) -> int:
     if state.service_day != today:
         state.service_day, state.last_ticket = today, 0
@@ -244,55 +255,76 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
     if "\x00" in name:
         raise QueueError(_("This name contains characters we cannot store."), code=400,
                          error="invalid_name", status=400)
-    with transaction.atomic():
-        state = _lock_state(business.pk)
-        now = timezone.now()
-        business = _business(business.pk)
-        if walk_in:
-            _refuse_if_suspended(business)
-        else:
-            _ensure_accepting_joins(business, now)
-        if phone:
-            existing = QueueEntry.objects.live().filter(business=business, phone=phone).first()
-            if existing is not None:
-                raise QueueError(
-                    _("This phone number is already in the queue."), code=ALREADY_IN_QUEUE,
-                    error="already_in_queue", status=409,
-                    extra={"secret": existing.secret, "ticket": existing.ticket_label},
-                )
-        waiting = QueueEntry.objects.waiting().filter(business=business).count()
-        if waiting >= business.max_queue_size:
-            raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
-                             error="queue_full", status=409)
-        estimate = wait_estimate(business, state, waiting + 1)
-        try:
-            with transaction.atomic():
-                entry = QueueEntry.objects.create(
-                    business=business, phone=phone, customer_name=name,
-                    service_day=timezone.localdate(now),
-                    ticket_number=_next_ticket(state, timezone.localdate(now)),
-                    sort_key=_append_key(state), estimated_wait_seconds=estimate.minutes * 60,
-                    language=language[:8],
-                )
-        except IntegrityError as exc:  # the partial unique index: a live entry exists
-            raise QueueError(_("This phone number is already in the queue."),
-                             code=ALREADY_IN_QUEUE, error="already_in_queue",
-                             status=409) from exc
-        entry.position = waiting + 1
-        _changed(state, "joined", business, entry)
+    try:
+        with transaction.atomic():
+            state, business = _lock(business.pk)
+            now = timezone.now()
+            if walk_in:
+                _refuse_if_suspended(business)
+            else:
+                _ensure_accepting_joins(business, now)
+            waiting = _waiting_with_room_for(business, phone)
+            estimate = wait_estimate(business, state, waiting + 1)
+            today = timezone.localdate(now)
+            entry = QueueEntry.objects.create(
+                business=business, phone=phone, customer_name=name, service_day=today,
+                ticket_number=_next_ticket(state, today), sort_key=_append_key(state),
+                estimated_wait_seconds=estimate.minutes * 60, language=language[:8],
+            )
+            entry.position = waiting + 1
+            _changed(state, "joined", business, entry)
+    except IntegrityError:
+        # The partial unique index backs the check made under the lock.
+        if phone and QueueEntry.objects.live().filter(business_id=business.pk,
+                                                      phone=phone).exists():
+            raise _already_in_queue(business, phone) from None
+        raise
     return entry
+
+
+def _waiting_with_room_for(business: Business, phone: str) -> int:
+    """How many wait; refuses (4003, 4002) when the phone already has a live entry or
+    the queue is full. One query, whatever the queue length."""
+    counts = {"waiting": Count("pk", filter=Q(status=EntryStatus.WAITING))}
+    if phone:
+        counts["same_phone"] = Count("pk", filter=Q(phone=phone))
+    found = QueueEntry.objects.live().filter(business=business).aggregate(**counts)
+    if found.get("same_phone"):
+        raise _already_in_queue(business, phone)
+    if found["waiting"] >= business.max_queue_size:
+        raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
+                         error="queue_full", status=409)
+    return found["waiting"]
+
+
+def _already_in_queue(business: Business, phone: str) -> QueueError:
+    """4003, with the live entry's status link (the refusal path only: one query)."""
+    existing = QueueEntry.objects.live().filter(business=business, phone=phone).first()
+    extra = {"secret": existing.secret, "ticket": existing.ticket_label} if existing else {}
+    return QueueError(_("This phone number is already in the queue."), code=ALREADY_IN_QUEUE,
+                      error="already_in_queue", status=409, extra=extra)
 
 
 def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
     """The customer (or the merchant) gives up a waiting place. Idempotent."""
+    return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
+                   then=_announce_two_ahead)
+
+
+def _finish(entry: QueueEntry, from_status: str, to_status: str, event: str,
+            then=None) -> QueueEntry:
+    """Move an entry from `from_status` to the final `to_status` under the queue lock.
+
+    Idempotent: an entry already in `to_status` (a double click, a retry) is
+    returned unchanged; any other status is refused.
+    """
     with transaction.atomic():
-        state = _lock_state(entry.business_id)
-        business = _business(entry.business_id)
-        if _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CANCELLED,
-                       finished_at=timezone.now()):
-            _changed(state, "cancelled", business, entry)
-            _announce_two_ahead(state, business)
-        elif entry_refresh(entry).status != EntryStatus.CANCELLED:
+        state, business = _lock(entry.business_id)
+        if _transition(entry, (from_status,), status=to_status, finished_at=timezone.now()):
+            _changed(state, event, business, entry)
+            if then is not None:
+                then(state, business)
+        elif entry_refresh(entry).status != to_status:
             raise _cannot(entry)
     return entry
 
@@ -300,8 +332,7 @@ def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
 def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
     """"I need more time": let the next person pass, at most twice per entry."""
     with transaction.atomic():
-        state = _lock_state(entry.business_id)
-        business = _business(entry.business_id)
+        state, business = _lock(entry.business_id)
         entry = QueueEntry.objects.get(pk=entry.pk)
         if entry.status != EntryStatus.WAITING:
             raise _cannot(entry)
@@ -330,9 +361,8 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
 def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
     """A customer missed less than 15 minutes ago comes back second in line."""
     with transaction.atomic():
-        state = _lock_state(entry.business_id)
+        state, business = _lock(entry.business_id)
         now = timezone.now()
-        business = _business(entry.business_id)
         entry = QueueEntry.objects.get(pk=entry.pk)
         if (entry.status != EntryStatus.MISSED or not entry.finished_at
                 or now - entry.finished_at > REJOIN_WINDOW
@@ -340,14 +370,7 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             raise QueueError(_("It is too late to get your place back: join the queue again."),
                              code=409, error="rejoin_expired", status=409)
         _ensure_accepting_joins(business, now)
-        if entry.phone and QueueEntry.objects.live().filter(business=business,
-                                                            phone=entry.phone).exists():
-            raise QueueError(_("This phone number is already in the queue."),
-                             code=ALREADY_IN_QUEUE, error="already_in_queue", status=409)
-        waiting = QueueEntry.objects.waiting().filter(business=business).count()
-        if waiting >= business.max_queue_size:
-            raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
-                             error="queue_full", status=409)
+        waiting = _waiting_with_room_for(business, entry.phone)
         today = timezone.localdate(now)
         new_entry = QueueEntry.objects.create(
             business=business, phone=entry.phone, customer_name=entry.customer_name,
@@ -365,8 +388,7 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
 def queue_call_next(*, business: Business) -> QueueEntry:
     """The oldest waiting entry becomes called. Concurrent clicks call different people."""
     with transaction.atomic():
-        state = _lock_state(business.pk)
-        business = _business(business.pk)
+        state, business = _lock(business.pk)
         _refuse_if_suspended(business)
         entry = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
                  .order_by("sort_key").first())
@@ -387,8 +409,7 @@ def _call(entry: QueueEntry) -> None:
 def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
     """The called customer is at the counter: the timeout no longer applies."""
     with transaction.atomic():
-        state = _lock_state(entry.business_id)
-        business = _business(entry.business_id)
+        state, business = _lock(entry.business_id)
         updated = QueueEntry.objects.filter(pk=entry.pk, status=EntryStatus.CALLED,
                                             arrived_at__isnull=True)
         if updated.update(arrived_at=timezone.now(), updated_at=timezone.now()):
@@ -402,8 +423,7 @@ def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
 def entry_serve(*, entry: QueueEntry) -> QueueEntry:
     """The called customer has been served; their service time teaches the estimate."""
     with transaction.atomic():
-        state = _lock_state(entry.business_id)
-        business = _business(entry.business_id)
+        state, business = _lock(entry.business_id)
         current = QueueEntry.objects.get(pk=entry.pk)
         if current.status == EntryStatus.SERVED:
             return current
@@ -430,17 +450,9 @@ def _learn_service_time(state: QueueState, business: Business, seconds: int) -> 
     state.served_samples += 1
 
 
-def entry_miss(*, entry: QueueEntry, timed_out: bool = False) -> QueueEntry:
+def entry_miss(*, entry: QueueEntry) -> QueueEntry:
     """The called customer did not come. Idempotent."""
-    with transaction.atomic():
-        state = _lock_state(entry.business_id)
-        business = _business(entry.business_id)
-        if _transition(entry, (EntryStatus.CALLED,), status=EntryStatus.MISSED,
-                       finished_at=timezone.now()):
-            _changed(state, "missed", business, entry)
-        elif entry_refresh(entry).status != EntryStatus.MISSED:
-            raise _cannot(entry)
-    return entry
+    return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed")
 
 
 def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
@@ -450,10 +462,9 @@ def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
     sweeps running at once never miss it twice nor advance twice.
     """
     with transaction.atomic():
-        state = _lock_state(QueueEntry.objects.values_list("business_id", flat=True)
-                            .get(pk=entry_id))
+        state, business = _lock(QueueEntry.objects.values_list("business_id", flat=True)
+                                .get(pk=entry_id))
         entry = QueueEntry.objects.get(pk=entry_id)
-        business = _business(entry.business_id)
         updated = QueueEntry.objects.filter(
             pk=entry_id, status=EntryStatus.CALLED, arrived_at__isnull=True, called_at=called_at
         ).update(status=EntryStatus.MISSED, finished_at=timezone.now(),
@@ -491,8 +502,7 @@ def queue_expire_overdue() -> int:
 
 def _set_queue_flags(business: Business, event: str, **flags) -> Business:
     with transaction.atomic():
-        state = _lock_state(business.pk)
-        business = _business(business.pk)
+        state, business = _lock(business.pk)
         _refuse_if_suspended(business)
         if event in ("queue_opened", "queue_resumed") and business.owner.is_read_only:
             raise QueueError(
@@ -542,7 +552,7 @@ def _cannot(entry: QueueEntry) -> QueueError:
 def display_regenerate_token(*, business: Business) -> QueueState:
     """A new read-only link for the shop's screen; the old one stops working."""
     with transaction.atomic():
-        state = _lock_state(business.pk)
+        state, _ = _lock(business.pk)
         state.display_token = new_display_token()
         state.save(update_fields=["display_token", "updated_at"])
     return state

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -16,7 +14,7 @@ from businesses.services import account_summary
 from businesses.views import get_business_for_user
 from queues import limits, notifications, selectors, services
 from queues.forms import JoinForm, WalkInForm
-from queues.models import EntryStatus, QueueEntry, QueueState
+from queues.models import QueueEntry, QueueState
 from queues.services import QueueError
 from waitify.lib.tokens import looks_like_token
 
@@ -29,15 +27,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
     businesses = (
-        Business.objects.filter(owner=request.user)
+        Business.objects.filter(owner=request.user).with_queue_counts()
         .annotate(
-            queue_size=Count("queue_entries",
-                             filter=Q(queue_entries__status=EntryStatus.WAITING)),
-            served_today=Count("queue_entries", filter=Q(
-                queue_entries__status=EntryStatus.SERVED,
-                queue_entries__service_day=today)),
             sms_this_month=notifications.sms_month_count(),
             sms_capped=notifications.sms_capped_recently(),
         )
@@ -56,13 +48,19 @@ def overview(request: HttpRequest) -> HttpResponse:
 # --- Customer ---------------------------------------------------------------------------
 
 
-def _unchanged(request: HttpRequest) -> bool:
-    """A poll that already shows the latest version is answered from the cache alone,
-    without touching the database (`v` is "<business id>:<version>")."""
+def _cached_version(request: HttpRequest) -> tuple[str, int | None]:
+    """The version an htmx poll says it shows ("" when none) and the one the cache holds
+    for that business (None when not a poll or not cached); `v` is "<business id>:<version>"."""
     business_id, _sep, seen = request.GET.get("v", "").partition(":")
     if not (request.htmx and business_id and seen):
-        return False
-    current = services.queue_version(business_id)
+        return "", None
+    return seen, services.queue_version(business_id)
+
+
+def _unchanged(request: HttpRequest) -> bool:
+    """A poll that already shows the latest version is answered from the cache alone,
+    without touching the database."""
+    seen, current = _cached_version(request)
     return current is not None and str(current) == seen
 
 
@@ -92,12 +90,15 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
-    if _unchanged(request):
+    seen, cached = _cached_version(request)
+    if cached is not None and str(cached) == seen:
         return HttpResponse(status=204)
     found = selectors.customer_status(secret)
     if found is None:
         return render(request, "queues/status_missing.html", status=404)
-    context = {"status": found, "version": services.version_stamp(found.state)}
+    # A poll that found the version cached needs no priming of the cache.
+    context = {"status": found,
+               "version": services.version_stamp(found.state, prime=cached is None)}
     template = ("queues/partials/status_card.html" if request.htmx
                 else "queues/status.html")
     return render(request, template, context)
