@@ -7,8 +7,15 @@ class QueuesConfig(AppConfig):
     verbose_name = _("Queues")
 
     def ready(self) -> None:
+        from django.core.signals import request_finished, request_started
+
         from queues import notifications
         from queues.events import queue_event
 
-        # The SMS outbox row is written in the transaction of the queue change.
+        # The SMS outbox row is written in the transaction of the queue change;
+        # a web request hands it to the broker after its response is sent.
         queue_event.connect(notifications.on_queue_event, dispatch_uid="queues.sms")
+        request_started.connect(notifications.sms_hold_until_response,
+                                dispatch_uid="queues.sms.hold")
+        request_finished.connect(notifications.sms_publish_after_response,
+                                 dispatch_uid="queues.sms.publish")

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, Subquery, Value
@@ -191,14 +193,44 @@ class _SendAfterCommit:
         self.queued = False
 
     def __call__(self) -> None:
-        from queues.tasks import send_sms
-
         self.queued = True
-        try:
-            send_sms.delay(self.log_ids)
-        except Exception:
-            # The broker is down: the rows stay pending and the sweep sends them.
-            logger.exception("could not queue %d SMS; the sweep will", len(self.log_ids))
+        if _in_request.batches is not None:
+            _in_request.batches.append(self.log_ids)  # published once the response is sent
+        else:
+            _publish(self.log_ids)
+
+
+def _publish(log_ids: list[str]) -> None:
+    from queues.tasks import send_sms
+
+    try:
+        send_sms.delay(log_ids)
+    except Exception:
+        # The broker is down: the rows stay pending and the sweep sends them.
+        logger.exception("could not queue %d SMS; the sweep will", len(log_ids))
+
+
+class _RequestBatches(threading.local):
+    batches: list[list[str]] | None = None
+
+
+# A web request's committed SMS are handed to the broker once its response has
+# been sent (`request_finished` fires when the server closes the response,
+# after writing it): the customer never waits for the broker. Should the
+# process die in between, the rows are pending and the sweep queues them.
+_in_request = _RequestBatches()
+
+
+def sms_hold_until_response(**kwargs) -> None:
+    """`request_started` receiver."""
+    _in_request.batches = []
+
+
+def sms_publish_after_response(**kwargs) -> None:
+    """`request_finished` receiver: queue the SMS the request committed."""
+    batches, _in_request.batches = _in_request.batches, None
+    for log_ids in batches or ():
+        _publish(log_ids)
 
 
 def _send_after_commit(log_id) -> None:
@@ -399,6 +431,45 @@ def sms_sync_opt_outs(*, backend: BaseSmsBackend | None = None) -> int:
         ignore_conflicts=True, batch_size=500,
     )
     return SmsOptOut.objects.count() - before
+
+
+DELIVERY_CURSOR_KEY = "sms-delivery-reports-since"
+# Carriers may report up to 72 hours late; the first read (or one after the
+# cache was lost) looks this far back. Reading a report twice changes nothing.
+DELIVERY_LOOKBACK = timedelta(hours=72)
+DELIVERY_OVERLAP = timedelta(minutes=5)
+
+
+def sms_record_delivery_reports(*, backend: BaseSmsBackend | None = None,
+                                now: datetime | None = None) -> dict[str, int]:
+    """Sent SMS the carrier reports delivered become `delivered`; reported undelivered,
+    `failed` with the carrier's answer (shown to the merchant as a 5001 warning).
+
+    Only rows still `sent` change, one conditional UPDATE each, so a report read
+    twice, or racing another run, is applied once.
+    """
+    now = now or timezone.now()
+    since = cache.get(DELIVERY_CURSOR_KEY) or now - DELIVERY_LOOKBACK
+    reports = {report.message_id: report for report in
+               (backend or get_backend()).delivery_reports(since=since)}
+    counts = {"delivered": 0, "failed": 0}
+    rows = SmsLog.objects.filter(provider_message_id__in=list(reports), status=SmsStatus.SENT)
+    for log in rows.only("pk", "provider_message_id", "provider_response"):
+        report = reports[log.provider_message_id]
+        outcome = ({"status": SmsStatus.DELIVERED, "delivered_at": report.reported_at}
+                   if report.delivered else
+                   {"status": SmsStatus.FAILED,
+                    "last_error": f"not delivered: {report.response['providerResponse']}"[:500]})
+        counts["delivered" if report.delivered else "failed"] += SmsLog.objects.filter(
+            pk=log.pk, status=SmsStatus.SENT,
+        ).update(provider_response={**log.provider_response, "delivery": report.response},
+                 updated_at=now, **outcome)
+    latest = max((report.reported_at for report in reports.values()), default=None)
+    if latest is not None:
+        cache.set(DELIVERY_CURSOR_KEY, max(since, latest - DELIVERY_OVERLAP), timeout=None)
+    if any(counts.values()):
+        logger.info("sms delivery reports: %(delivered)d delivered, %(failed)d failed", counts)
+    return counts
 
 
 # --- Usage and quota -------------------------------------------------------------------------

@@ -13,10 +13,13 @@ message may have been sent, so it is never retried blindly).
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -31,6 +34,16 @@ TEMPORARY, PERMANENT, UNKNOWN = "temporary", "permanent", "unknown"
 class SendResult:
     message_id: str
     response: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A carrier's word on one sent message: delivered to the phone, or not."""
+
+    message_id: str
+    delivered: bool
+    reported_at: datetime
+    response: dict
 
 
 class SmsError(Exception):
@@ -50,6 +63,11 @@ class BaseSmsBackend:
     def opted_out_numbers(self) -> list[str]:
         """Numbers the provider knows answered STOP (none for local backends)."""
         return []
+
+    def delivery_reports(self, *, since: datetime) -> Iterator[DeliveryReport]:
+        """What the carriers said about messages sent, reported since `since` (none
+        for local backends: their messages are never known to arrive)."""
+        return iter(())
 
 
 class ConsoleBackend(BaseSmsBackend):
@@ -155,6 +173,61 @@ class SnsBackend(BaseSmsBackend):
             if not token:
                 return numbers
             kwargs = {"nextToken": token}
+
+    def delivery_reports(self, *, since: datetime) -> Iterator[DeliveryReport]:
+        """SNS's SMS delivery status logs in CloudWatch Logs (SMS_DELIVERY_LOG_GROUP:
+        "sns/<region>/<account>/DirectPublishToPhoneNumber", whose "/Failure" group
+        holds the failures); nothing when SMS delivery status logging is not set up."""
+        group = settings.SMS_DELIVERY_LOG_GROUP
+        if not group:
+            return
+        from botocore.exceptions import ClientError
+
+        logs = _logs_client(settings.AWS_REGION, settings.AWS_LOGS_ENDPOINT_URL,
+                            settings.AWS_ACCESS_KEY_ID, settings.AWS_SECRET_ACCESS_KEY)
+        pages = logs.get_paginator("filter_log_events")
+        for name in (group, f"{group}/Failure"):
+            try:
+                for page in pages.paginate(logGroupName=name,
+                                           startTime=int(since.timestamp() * 1000)):
+                    for event in page.get("events", []):
+                        report = _delivery_report(event)
+                        if report is not None:
+                            yield report
+            except ClientError as exc:
+                # The groups appear with the first report; until then there is nothing.
+                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+
+
+@lru_cache(maxsize=4)
+def _logs_client(region: str, endpoint_url: str | None, key_id: str, secret: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("logs", region_name=region, endpoint_url=endpoint_url,
+                        aws_access_key_id=key_id or None,
+                        aws_secret_access_key=secret or None,
+                        config=Config(connect_timeout=3, read_timeout=20))
+
+
+def _delivery_report(event: dict) -> DeliveryReport | None:
+    """One log line of SNS's SMS delivery status, e.g. {"notification": {"messageId":
+    …}, "delivery": {"providerResponse": …, …}, "status": "SUCCESS"}; None if unreadable."""
+    try:
+        line = json.loads(event["message"])
+        message_id = line["notification"]["messageId"]
+        status = line["status"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    delivery = line.get("delivery") or {}
+    return DeliveryReport(
+        message_id=str(message_id)[:100], delivered=status == "SUCCESS",
+        reported_at=datetime.fromtimestamp(event.get("timestamp", 0) / 1000, tz=UTC),
+        response={"status": status,
+                  "providerResponse": str(delivery.get("providerResponse", ""))[:300],
+                  "priceInUSD": delivery.get("priceInUSD")},
+    )
 
 
 def _client_error(exc) -> SmsError:

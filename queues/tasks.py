@@ -25,3 +25,9 @@ def sms_sweep() -> dict[str, int]:
 def sms_sync_opt_outs() -> int:
     """Beat, hourly: numbers that answered STOP at the provider are never texted again."""
     return notifications.sms_sync_opt_outs()
+
+
+@shared_task(name="queues.sms_record_delivery_reports", ignore_result=True)
+def sms_record_delivery_reports() -> dict[str, int]:
+    """Beat, every 5 minutes: carriers' delivery reports turn sent SMS delivered or failed."""
+    return notifications.sms_record_delivery_reports()

@@ -124,6 +124,7 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -152,6 +153,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queues.sms_sweep",
         "schedule": env.float("SMS_SWEEP_SECONDS", default=30.0),
         "options": {"expires": 60},
+    },
+    # Sent → delivered (or failed) from the carriers' reports (SNS delivery status logs).
+    "sms-delivery-reports": {
+        "task": "queues.sms_record_delivery_reports",
+        "schedule": env.float("SMS_DELIVERY_REPORT_SECONDS", default=300.0),
+        "options": {"expires": 240},
     },
     # Numbers that answered STOP, as the provider knows them.
     "sms-sync-opt-outs": {
@@ -338,6 +345,11 @@ SMS_BACKEND = env.str(
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="Waitify")
 # Only for a local fake of SNS (benchmarks); empty means AWS itself.
 AWS_SNS_ENDPOINT_URL = env.str("AWS_SNS_ENDPOINT_URL", default="") or None
+# SNS writes its SMS delivery status logs (when enabled in the SNS console) to
+# "sns/<region>/<account id>/DirectPublishToPhoneNumber" and ".../Failure": set
+# that name and sent SMS become delivered (or failed) as carriers report them.
+SMS_DELIVERY_LOG_GROUP = env.str("SMS_DELIVERY_LOG_GROUP", default="")
+AWS_LOGS_ENDPOINT_URL = env.str("AWS_LOGS_ENDPOINT_URL", default="") or None
 # Destinations the public join accepts: French mobiles by default (SMS pumping).
 SMS_ALLOWED_PREFIXES = env.list("SMS_ALLOWED_PREFIXES", default=["+336", "+337"])
 SMS_HOURLY_CAP_PER_BUSINESS = env.int("SMS_HOURLY_CAP_PER_BUSINESS", default=300)

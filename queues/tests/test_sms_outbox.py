@@ -12,7 +12,10 @@ from unittest import mock
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import IntegrityError, close_old_connections, transaction
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -385,3 +388,38 @@ def test_the_console_backend_prints_the_text_with_a_masked_number():
     assert "06 •• •• •• 78" in stream.getvalue() and "Votre tour !" in stream.getvalue()
     assert "+33612345678" not in stream.getvalue() and result.message_id
     assert isinstance(get_backend("console"), ConsoleBackend)
+
+
+# --- When the web request hands its SMS to the broker -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_join_queues_its_sms_only_once_the_response_is_sent(queue):
+    """The customer's answer never waits for the broker: `request_finished` (the
+    server closing the response it has written) publishes the committed rows."""
+    request = RequestFactory().post(f"/api/v1/public/{queue.qr_token}/join",
+                                    {"phone": "06 12 34 56 78"}, content_type="application/json")
+    request_started.disconnect(close_old_connections)  # as Django's test client does
+    request_finished.disconnect(close_old_connections)
+    try:
+        with mock.patch.object(tasks.send_sms, "delay") as delay:
+            response = WSGIHandler()(request.environ, lambda status, headers: None)
+            assert response.status_code == 201
+            assert delay.call_count == 0  # committed, answered, not yet queued
+            response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    [log_ids] = delay.call_args.args
+    [log] = SmsLog.objects.filter(pk__in=log_ids)
+    assert (log.type, log.status) == (SmsType.CONFIRMATION, SmsStatus.PENDING)
+
+
+def test_outside_a_web_request_the_sms_is_queued_at_commit(queue,
+                                                           django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_sms, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue, "06 12 34 56 78")
+    [log_ids] = delay.call_args.args
+    assert list(SmsLog.objects.filter(pk__in=log_ids).values_list("entry", flat=True)) == [
+        entry.pk]
