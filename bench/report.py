@@ -162,8 +162,9 @@ def render(*, machine: dict, runs, checks, costs: dict, command: str, duration: 
         "database `waitify_bench` recreated by the run. Celery: "
         + ("eager, tasks (the SMS sends) run inside the request, no worker"
            if celery_eager else
-           "`delay()` pushes to Redis db 9 and no worker consumes it (the production "
-           "request path; `BENCH_CELERY_EAGER=false`)") + ".",
+           "`delay()` pushes the SMS task to Redis db 9 and no worker consumes it: the "
+           "production request path (the sends are the workers' work, measured in the SMS "
+           "section below; `BENCH_CELERY_EAGER=true` runs them inline)") + ".",
         f"- Load: wrk, 2 threads at 16 and 64 connections (1 thread, 1 connection for the "
         f"serial runs), {duration} s per run, {reps} rounds. Each round runs every endpoint "
         "once in turn (A B C … A B C …), so a slow spell of the machine hits all of them; "
@@ -271,10 +272,13 @@ def render(*, machine: dict, runs, checks, costs: dict, command: str, duration: 
         "the window while the server keeps serving the queued connections: its req/s then "
         "understates the server's rate: the notes give what the database saw per run "
         "(joined, called), every run is in `var/bench/result.json`.",
-        "- With Celery eager, each join and call-next also runs the `send_sms` task inside "
-        "the request (claim, send to the console backend, settle, monthly quota count); in "
-        "production that work happens in a worker. The per-request table above gives both "
-        "query counts.",
+        ("- With Celery eager, each join and call-next also runs the `send_sms` task inside "
+         "the request (claim, send to the console backend, settle, monthly quota count); in "
+         "production that work happens in a worker. " if celery_eager else
+         "- The `send_sms` task a join or call-next queues is published when the server "
+         "closes the response (`request_finished`), after writing it: wrk's latency does "
+         "not include it, the worker's time (and so req/s) does. ")
+        + "The per-request table above gives the queries with and without the task inline.",
         "- Server log, raw wrk output: `var/bench/`.",
         "",
     ]

@@ -12,7 +12,7 @@
 
 Environment knobs: BENCH_DURATION (s, default 5), BENCH_REPS (default 3),
 BENCH_PORT (default 8811), BENCH_PG (default postgres://postgres@127.0.0.1:5432),
-BENCH_CELERY_EAGER (default true, see SERVER_ENV), BENCH_REPORT (default
+BENCH_CELERY_EAGER (default false, see SERVER_ENV), BENCH_REPORT (default
 docs/BENCHMARKS.md).
 """
 
@@ -21,17 +21,16 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.server import Server, free_port, http  # noqa: E402 - after the path fix
 
 DB_NAME = "waitify_bench"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -52,8 +51,8 @@ BENCH_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/9",
     "CONN_MAX_AGE": "60",  # as in docker-compose.yml
     "DEBUG": "false",
-    # This process only queues tasks (Redis db 9, never consumed); the server
-    # runs them inline, so nothing needs a worker. See SERVER_ENV.
+    # Tasks are only queued (Redis db 9, never consumed), by this process and,
+    # unless BENCH_CELERY_EAGER=true, by the server. See SERVER_ENV.
     "CELERY_TASK_ALWAYS_EAGER": "false",
     "WAITIFY_BENCH_VIEWS": "1",
     # Abuse limits would refuse wrk's thousands of joins from one IP; DRF's
@@ -71,10 +70,10 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(BENCH_ENV)
-# The server runs tasks inline by default (no worker needed). BENCH_CELERY_EAGER=false
-# measures the production request path instead: delay() only pushes to Redis db 9,
-# where the messages stay unconsumed until the next run clears the database.
-CELERY_EAGER = os.environ.get("BENCH_CELERY_EAGER", "true").lower() in ("1", "true", "yes")
+# The server takes the production request path by default: `delay()` pushes the
+# SMS task to Redis db 9, where nothing consumes it (the sends are a worker's
+# work, measured by bench/sms.py). BENCH_CELERY_EAGER=true runs them inline.
+CELERY_EAGER = os.environ.get("BENCH_CELERY_EAGER", "false").lower() in ("1", "true", "yes")
 SERVER_ENV = {"CELERY_TASK_ALWAYS_EAGER": str(CELERY_EAGER).lower()}
 
 
@@ -137,74 +136,6 @@ def prepare_schema() -> None:
 
 
 # --- Server --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    first = int(os.environ.get("BENCH_PORT", "8811"))
-    for port in range(first, first + 20):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise SystemExit(f"no free port in {first}–{first + 19}")
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen | None = None
-    log_path: Path = OUT / "server.log"
-    log_file: object = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, **SERVER_ENV, "SITE_URL": self.base}
-        self.log_file = self.log_path.open("w")
-        self.process = subprocess.Popen(  # noqa: S603
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "waitify.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "4", "--worker-class", "sync",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited; see {self.log_path}")
-            try:
-                if http(f"{self.base}/bench/trivial")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"gunicorn did not answer in 60 s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the master we started, by its pid
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.log_file is not None:
-            self.log_file.close()
-
-    def internal_errors(self) -> int:
-        return self.log_path.read_text(errors="replace").count("Internal Server Error")
-
-
-def http(url: str, *, method: str = "GET", headers: dict | None = None,
-         body: bytes | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method=method,  # noqa: S310 - loopback
-                                     headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def wait_until_idle(timeout: float = 20.0) -> None:
@@ -454,7 +385,7 @@ def main() -> None:
     log(f"app loads ({routes} top-level routes); resetting database {DB_NAME}")
     reset_database()
     prepare_schema()
-    server = Server(port=free_port())
+    server = Server(port=free_port(), log_path=OUT / "server.log", env=SERVER_ENV)
     try:
         log("seeding through the services")
         data = fixtures.seed()
