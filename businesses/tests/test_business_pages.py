@@ -8,6 +8,8 @@ from django.urls import reverse
 from businesses import services
 from businesses.models import Business, PlatformSettings
 from conftest import make_merchant
+from queues import services as queue_services
+from queues.tests.factories import fill, open_queue
 from waitify.lib.opening_hours import WEEKDAYS
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -364,6 +366,17 @@ def test_the_overview_lists_every_business_with_its_state_and_the_plan_usage(mer
     assert "state-open" in html and "state-closed" in html and "state-inactive" in html
     assert "2 / 5" in html  # two active of the pro plan's five
     assert "Pro" in html
+
+
+def test_the_overview_counts_who_waits_and_who_was_served_today(merchant_client, business):
+    first, _second, _third = fill(open_queue(business), 3)
+    queue_services.queue_call_next(business=business)
+    queue_services.entry_serve(entry=first)
+
+    html = merchant_client.get(reverse("queues:overview"), **ENGLISH).content.decode()
+
+    assert "<dt>Waiting</dt><dd>2</dd>" in html
+    assert "<dt>Served today</dt><dd>1</dd>" in html
 
 
 def test_the_overview_shows_only_the_merchants_own_businesses(merchant_client, business,
