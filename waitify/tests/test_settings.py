@@ -53,7 +53,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
              "DJANGO_SETTINGS_MODULE": "waitify.settings", "PYTHONDONTWRITEBYTECODE": "1",
              **env}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean,  # noqa: S603
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 def settings_with(**env: str) -> dict:
@@ -138,3 +138,41 @@ def test_aws_keys_switch_sms_to_sns_and_a_stripe_key_turns_billing_on():
                            STRIPE_SECRET_KEY="sk_test_123")
     assert values["sms"] == "sns"
     assert values["stripe"] is True
+
+
+JOURNEY = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+call_command("migrate", verbosity=0)
+call_command("seed_demo", verbosity=0)
+from businesses.models import Business, User
+shop = Business.objects.get(name="Boulangerie Démo")
+customer, merchant = Client(), Client()
+merchant.force_login(User.objects.get(email="demo@waitify.fr"))
+joined = customer.post(f"/q/{shop.qr_token}", {"phone": "06 12 34 56 78", "name": "Léa"})
+assert joined.status_code == 302, joined.status_code
+card = customer.get(joined["Location"], HTTP_HX_REQUEST="true").content.decode()
+assert 'data-position="1"' in card and "A-001" in card, card
+live = merchant.get(f"/businesses/{shop.pk}/queue/").content.decode()
+assert "A-001" in live and "Léa" in live, live
+called = merchant.post(f"/businesses/{shop.pk}/queue/next/", HTTP_HX_REQUEST="true")
+assert called.status_code == 200, called.status_code
+card = customer.get(joined["Location"], HTTP_HX_REQUEST="true").content.decode()
+assert "status-called" in card, card
+print("JOURNEY DONE")
+"""
+
+
+def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
+    """`make run`'s set-up (SQLite, no Redis, tasks inline, SMS on the console): the demo
+    is seeded, a customer joins, follows their place, the merchant calls them."""
+    result = run(["-c", JOURNEY], DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                 DEBUG="true")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "JOURNEY DONE" in result.stdout
+    sms = result.stdout.split("--- SMS to 06 •• •• •• 78 ---")
+    assert len(sms) == 3  # the confirmation, then "your turn", printed by the console backend
+    assert "ticket A-001, position 1" in sms[1] and "c'est votre tour" in sms[2]
