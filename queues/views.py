@@ -96,9 +96,10 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
     found = selectors.customer_status(secret)
     if found is None:
         return render(request, "queues/status_missing.html", status=404)
-    # A poll that found the version cached needs no priming of the cache.
+    # Only a poll that found no version in the cache (lost: Redis restarted) primes it;
+    # every queue change sets it, and the page's first load has nothing to compare.
     context = {"status": found,
-               "version": services.version_stamp(found.state, prime=cached is None)}
+               "version": services.version_stamp(found.state, prime=bool(seen) and cached is None)}
     template = ("queues/partials/status_card.html" if request.htmx
                 else "queues/status.html")
     return render(request, template, context)

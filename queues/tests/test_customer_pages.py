@@ -1,6 +1,7 @@
 """The customer's pages: join, status (polled), cancel, snooze, rejoin."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from queues import services
@@ -99,6 +100,22 @@ def test_an_unchanged_queue_answers_the_poll_without_the_database(
     changed = client.get(reverse("queues:status", args=[entry.secret]), {"v": version},
                          HTTP_HX_REQUEST="true")
     assert changed.status_code == 200 and "status-called" in changed.content.decode()
+
+
+def test_a_lost_version_stamp_costs_one_poll_from_the_database(
+        client, queue, django_assert_num_queries, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = join(queue)
+    url = reverse("queues:status", args=[entry.secret])
+    version = client.get(url, HTTP_HX_REQUEST="true").context["version"]
+    cache.delete(services.VERSION_CACHE_KEY.format(queue.pk))  # Redis restarted
+
+    with django_assert_num_queries(1):
+        again = client.get(url, {"v": version}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 200  # nothing to compare with: read, and the cache primed
+    with django_assert_num_queries(0):
+        same = client.get(url, {"v": version}, HTTP_HX_REQUEST="true")
+    assert same.status_code == 204
 
 
 @pytest.mark.parametrize("waiting", [3, 40])
