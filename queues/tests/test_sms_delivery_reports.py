@@ -10,7 +10,7 @@ import boto3
 import pytest
 from django.core.cache import cache
 
-from queues import notifications
+from queues import notifications, sms_backends
 from queues.models import SmsLog, SmsStatus, SmsType
 from queues.tests.factories import join, open_queue
 
@@ -22,6 +22,7 @@ def reports(sns, settings):
     """Writes delivery status log lines as SNS does; the cursor starts empty."""
     settings.SMS_DELIVERY_LOG_GROUP = GROUP
     cache.delete(notifications.DELIVERY_CURSOR_KEY)
+    sms_backends._logs_client.cache_clear()  # a client made for this test's moto
     logs = boto3.client("logs", region_name=settings.AWS_REGION)
     created: set[str] = set()
 
@@ -41,6 +42,7 @@ def reports(sns, settings):
 
     yield write
     cache.delete(notifications.DELIVERY_CURSOR_KEY)
+    sms_backends._logs_client.cache_clear()
 
 
 def sent_confirmation(queue, phone: str, django_capture_on_commit_callbacks) -> SmsLog:
