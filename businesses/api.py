@@ -132,6 +132,10 @@ class BusinessUpdateSerializer(QueueSettingsSerializer):
     address = serializers.CharField(max_length=255, allow_blank=True, required=False)
     city = serializers.CharField(max_length=100, allow_blank=True, required=False)
     zip_code = serializers.CharField(max_length=10, allow_blank=True, required=False)
+    average_basket_cents = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, required=False,
+        help_text="What a customer spends on average, in cents (0: unknown); estimates "
+                  "the revenue lost when customers leave the queue.")
 
     def validate_phone(self, value: str) -> str:
         if not value:
@@ -176,7 +180,8 @@ class BusinessSerializer(serializers.ModelSerializer):
             "is_active", "is_queue_active", "is_queue_paused", "queue_state",
             "current_queue_size", "today_served", "qr_code_url", "average_service_time",
             "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
-            "auto_advance_enabled", "client_timeout_minutes", "created_at", "updated_at",
+            "auto_advance_enabled", "client_timeout_minutes", "average_basket_cents",
+            "created_at", "updated_at",
         ]
         read_only_fields = fields
 

@@ -371,8 +371,10 @@ def test_it_updates_every_field_at_once(api_client, business):
         "average_service_time": 1800, "max_queue_size": 12, "opening_hours": VALID_HOURS,
         "custom_message": "À tout de suite", "sms_enabled": False,
         "auto_advance_enabled": False, "client_timeout_minutes": 30,
+        "average_basket_cents": 1250,
     }, format="json")
     assert response.status_code == 200
+    assert response.json()["average_basket_cents"] == 1250
     business.refresh_from_db()
     assert (business.name, business.business_type, business.city, business.zip_code) == (
         "Coiffure Lou", "hairdresser", "Lyon", "69001")
@@ -380,10 +382,12 @@ def test_it_updates_every_field_at_once(api_client, business):
             business.client_timeout_minutes) == (1800, 12, 30)
     assert business.opening_hours == VALID_HOURS
     assert not business.sms_enabled and not business.auto_advance_enabled
+    assert business.average_basket_cents == 1250
 
 
 @pytest.mark.parametrize(("field", "value"), [
     ("name", ""), ("name", "\x00"), ("max_queue_size", 500), ("average_service_time", None),
+    ("average_basket_cents", -1), ("average_basket_cents", "douze"),
     ("opening_hours", {"monday": {"open": "19:00", "close": "09:00"}}),
 ])
 def test_it_refuses_an_invalid_update_and_changes_nothing(api_client, business, field, value):
