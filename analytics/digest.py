@@ -74,7 +74,7 @@ def daily_digest_send(*, user: User, day: date) -> bool:
     except IntegrityError:
         return False  # already sent: a retry or a second run of the nightly job
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(user.language):
             lines = digest_lines(user, day=day)
             context = {"user": user, "day": day, "tomorrow": day + timedelta(days=1),
                        "lines": lines, "site_url": settings.SITE_URL}

@@ -44,7 +44,7 @@ def send_billing_notice(account_id: str, kind: str) -> bool:
                "failed_payments": getattr(getattr(account, "billing", None),
                                           "failed_payment_count", 0),
                "today": timezone.localdate()}
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(account.language):
         subject = render_to_string(f"billing/emails/{kind}_subject.txt", context).strip()
         body = render_to_string(f"billing/emails/{kind}.txt", context)
     send_mail(subject, body, None, [account.email])

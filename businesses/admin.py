@@ -12,14 +12,15 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["-created_at"]
     list_display = ["email", "get_full_name", "plan", "subscription_status", "trial_ends_at",
                     "active_businesses", "auth_provider", "is_active", "created_at"]
-    list_filter = ["subscription_status", "plan", "auth_provider", "is_active", "is_staff"]
+    list_filter = ["subscription_status", "plan", "auth_provider", "language", "is_active",
+                   "is_staff"]
     list_select_related = ["plan"]
     search_fields = ["email", "first_name", "last_name", "phone"]
     readonly_fields = ["created_at", "updated_at", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Profile"), {"fields": ["first_name", "last_name", "phone", "profile_picture",
-                                   "auth_provider"]}),
+                                   "auth_provider", "language", "daily_digest_enabled"]}),
         (_("Subscription"), {"fields": ["plan", "subscription_status", "trial_ends_at"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups",
                                        "user_permissions"]}),

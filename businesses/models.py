@@ -250,6 +250,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("daily digest e-mail"), default=False,
         help_text=_("Each night, an e-mail with the day's figures of your businesses."),
     )
+    # The language the merchant last signed in with: Waitify's e-mails to the account
+    # (digest, SMS quota, billing) are written in it.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
+        help_text=_("The language of the e-mails Waitify sends to this account."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from businesses.defaults import DEFAULT_PLANS
@@ -151,6 +153,19 @@ def account_update_profile(*, user: User, first_name: str, last_name: str, phone
         fields.append("daily_digest_enabled")
     user.save(update_fields=fields)
     return user
+
+
+def account_set_language(*, user: User, language: str | None) -> None:
+    """Write Waitify's e-mails to this account in `language` (a site language) from now on."""
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+
+
+def remember_language_at_login(sender, request, user: User, **kwargs) -> None:
+    """`user_logged_in` receiver (sign-up logs in too): the language the merchant uses."""
+    account_set_language(user=user, language=translation.get_language())
 
 
 def account_summary(*, user: User) -> dict:

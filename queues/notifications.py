@@ -552,7 +552,7 @@ def sms_quota_check(*, user_id) -> list[int]:
 
 def _send_quota_email(user: User, threshold: int, usage: SmsUsage) -> None:
     cents = PlatformSettings.load().sms_unit_cost_cents
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(user.language):
         price = formats.number_format(cents / 100, decimal_pos=2) + " €"
         values = {"threshold": threshold, "used": usage.used, "quota": usage.quota}
         if threshold >= 100:

@@ -50,6 +50,17 @@ def test_the_digest_tells_the_day_and_tomorrow_s_expected_peak(digest_merchant):
     assert "/account/" in message.body
 
 
+def test_a_merchant_who_uses_waitify_in_english_gets_the_digest_in_english(digest_merchant):
+    User.objects.filter(pk=digest_merchant.pk).update(language="en")
+    digest_merchant.refresh_from_db()
+
+    assert digest.daily_digest_send(user=digest_merchant, day=THURSDAY) is True
+
+    body = mail.outbox[0].body
+    assert "Served: 25" in body and "Servis" not in body
+    assert "32.50" in body
+
+
 def test_the_digest_is_sent_once_per_day(digest_merchant):
     digest.daily_digest_send(user=digest_merchant, day=THURSDAY)
     assert digest.daily_digest_send(user=digest_merchant, day=THURSDAY) is False

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from billing.models import BillingAccount
 from businesses import services as business_services
+from businesses.models import User
 from queues import services as queue_services
 from queues.models import EntryStatus, QueueEntry
 from queues.tests.factories import join, open_queue
@@ -121,3 +122,11 @@ def test_each_dunning_e_mail_is_sent_once_per_invoice_and_stage(post_event, scen
     post_event(scenario.renewal_fails(attempt=1))
     post_event(scenario.renewal_fails(attempt=1) | {"id": "evt_resent_by_stripe"})
     assert len(mail.outbox) == 1
+
+
+def test_a_dunning_e_mail_is_in_the_merchant_s_language(post_event, scenario):
+    User.objects.filter(pk=scenario.account.pk).update(language="en")
+    post_event(scenario.subscribe())
+    post_event(scenario.renewal_fails(attempt=1))
+    [message] = mail.outbox
+    assert message.subject == "Waitify: your payment failed"

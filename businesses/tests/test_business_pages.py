@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from businesses import services
-from businesses.models import Business, PlatformSettings
-from conftest import make_merchant
+from businesses.models import Business, PlatformSettings, User
+from conftest import PASSWORD, make_merchant
 from queues import services as queue_services
 from queues.tests.factories import fill, open_queue
 from waitify.lib.opening_hours import WEEKDAYS
@@ -454,6 +455,19 @@ def test_the_profile_rejects_an_invalid_phone_with_a_translated_message(merchant
     assert message in response.content.decode()
     merchant.refresh_from_db()
     assert (merchant.first_name, merchant.phone) == ("Marie", "")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_signing_in_remembers_the_language_for_waitify_s_e_mails(client, merchant, language):
+    User.objects.filter(pk=merchant.pk).update(language="fr" if language == "en" else "en")
+    EmailAddress.objects.create(user=merchant, email=merchant.email, verified=True,
+                                primary=True)
+    response = client.post(reverse("account_login"),
+                           {"login": merchant.email, "password": PASSWORD},
+                           HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 302 and response["Location"] == reverse("queues:overview")
+    merchant.refresh_from_db()
+    assert merchant.language == language
 
 
 def test_the_account_page_requires_a_login(client, db):

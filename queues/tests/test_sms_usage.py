@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from businesses import services as business_services
-from businesses.models import Plan
+from businesses.models import Plan, User
 from conftest import make_merchant
 from queues import notifications, services
 from queues.models import SmsLog, SmsQuotaAlert, SmsStatus, SmsType
@@ -150,6 +150,16 @@ def test_the_merchant_is_emailed_once_at_80_and_once_at_100_percent(small_plan, 
     assert len(mail.outbox) == 2
     assert "0,03 €" in mail.outbox[1].body
     assert SmsQuotaAlert.objects.filter(user=small_plan).count() == 2
+
+
+def test_the_quota_e_mail_is_in_the_merchant_s_language(small_plan, queue):
+    User.objects.filter(pk=small_plan.pk).update(language="en")
+    add_logs(queue, 10)
+    assert notifications.sms_quota_check(user_id=small_plan.pk) == [80, 100]
+    subjects = sorted(message.subject for message in mail.outbox)
+    assert subjects == ["Waitify: 80% of this month's SMS used",
+                        "Waitify: you have used all the SMS of your plan this month"]
+    assert "€0.03" in mail.outbox[-1].body or "0.03 €" in mail.outbox[-1].body
 
 
 def test_a_failed_quota_email_is_tried_again_next_time(small_plan, queue, monkeypatch):
