@@ -80,14 +80,6 @@ def queue_payload(live: selectors.LiveQueue) -> dict:
     }
 
 
-QUEUE_ACTIONS = {
-    "open": services.queue_open,
-    "close": services.queue_close,
-    "pause": services.queue_pause,
-    "resume": services.queue_resume,
-}
-
-
 class QueueActionView(APIView):
     permission_classes = MERCHANT_PERMISSIONS
     action_name = ""
@@ -97,7 +89,8 @@ class QueueActionView(APIView):
         "is_queue_paused": serializers.BooleanField(),
     })})
     def post(self, request, business_id):
-        business = QUEUE_ACTIONS[self.action_name](business=_business(request, business_id))
+        switch = services.QUEUE_SWITCHES[self.action_name]
+        business = switch(business=_business(request, business_id))
         return Response({"is_queue_active": business.is_queue_open,
                          "is_queue_paused": business.is_queue_paused})
 
@@ -111,21 +104,13 @@ class CallNextView(APIView):
         return Response(EntrySerializer(entry).data)
 
 
-ENTRY_ACTIONS = {
-    "serve": services.entry_serve,
-    "miss": services.entry_miss,
-    "arrive": services.entry_mark_arrived,
-    "cancel": services.entry_cancel,
-}
-
-
 class EntryActionView(APIView):
     permission_classes = MERCHANT_PERMISSIONS
     action_name = ""
 
     @extend_schema(request=None, responses={200: EntrySerializer})
     def put(self, request, business_id, entry_id):
-        entry = ENTRY_ACTIONS[self.action_name](entry=_entry(request, business_id, entry_id))
+        entry = services.ENTRY_MOVES[self.action_name](entry=_entry(request, business_id, entry_id))
         return Response(EntrySerializer(entry).data)
 
     post = put
@@ -229,12 +214,12 @@ business_queue = "businesses/<uuid:business_id>/queue"
 urlpatterns = [
     path(business_queue, QueueView.as_view(), name="api-queue"),
     *[path(f"{business_queue}/{name}", QueueActionView.as_view(action_name=name),
-           name=f"api-queue-{name}") for name in QUEUE_ACTIONS],
+           name=f"api-queue-{name}") for name in services.QUEUE_SWITCHES],
     path(f"{business_queue}/next", CallNextView.as_view(), name="api-queue-next"),
     path(f"{business_queue}/walk-in", WalkInView.as_view(), name="api-queue-walk-in"),
     *[path(f"{business_queue}/clients/<uuid:entry_id>/{name}",
            EntryActionView.as_view(action_name=name), name=f"api-entry-{name}")
-      for name in ENTRY_ACTIONS],
+      for name in services.ENTRY_MOVES],
     path("public/<str:qr_token>/join", PublicJoinView.as_view(), name="api-public-join"),
     path("public/entries/<str:secret>", PublicStatusView.as_view(), name="api-public-status"),
     path("public/entries/<str:secret>/cancel", PublicCancelView.as_view(),

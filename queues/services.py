@@ -534,6 +534,21 @@ def queue_resume(*, business: Business) -> Business:
     return _set_queue_flags(business, "queue_resumed", is_queue_paused=False)
 
 
+# The merchant's buttons, by the names the live screen and the API both use.
+QUEUE_SWITCHES = {
+    "open": queue_open,
+    "close": queue_close,
+    "pause": queue_pause,
+    "resume": queue_resume,
+}
+ENTRY_MOVES = {
+    "arrive": entry_mark_arrived,
+    "serve": entry_serve,
+    "miss": entry_miss,
+    "cancel": entry_cancel,
+}
+
+
 # --- Helpers ----------------------------------------------------------------------------------
 
 def entry_refresh(entry: QueueEntry) -> QueueEntry:

@@ -148,19 +148,8 @@ def _live_context(business: Business) -> dict:
             "walk_in_form": WalkInForm()}
 
 
-QUEUE_ACTIONS = {
-    "open": services.queue_open,
-    "close": services.queue_close,
-    "pause": services.queue_pause,
-    "resume": services.queue_resume,
-    "next": services.queue_call_next,
-}
-ENTRY_ACTIONS = {
-    "arrive": services.entry_mark_arrived,
-    "serve": services.entry_serve,
-    "miss": services.entry_miss,
-    "cancel": services.entry_cancel,
-}
+# The live screen's "call next" is one more queue button; the API answers it with the entry.
+QUEUE_ACTIONS = {**services.QUEUE_SWITCHES, "next": services.queue_call_next}
 
 
 def _after_merchant_action(request: HttpRequest, business: Business) -> HttpResponse:
@@ -188,10 +177,10 @@ def queue_action(request: HttpRequest, business_id, action: str) -> HttpResponse
 def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
-    if action not in ENTRY_ACTIONS:
+    if action not in services.ENTRY_MOVES:
         return HttpResponse(status=404)
     try:
-        ENTRY_ACTIONS[action](entry=entry)
+        services.ENTRY_MOVES[action](entry=entry)
     except QueueError as error:
         messages.error(request, error.message)
     return _after_merchant_action(request, business)
