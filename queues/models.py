@@ -237,6 +237,9 @@ class SmsLog(models.Model):
         indexes = [
             models.Index(fields=["business", "created_at"], name="sms_business_created"),
             models.Index(fields=["status", "next_attempt_at"], name="sms_status_due"),
+            # Delivery reports name the provider's message id of rows still "sent".
+            models.Index(fields=["provider_message_id"], condition=Q(status="sent"),
+                         name="sms_sent_by_provider_id"),
         ]
 
     def __str__(self) -> str:

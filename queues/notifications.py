@@ -445,25 +445,31 @@ def sms_record_delivery_reports(*, backend: BaseSmsBackend | None = None,
     """Sent SMS the carrier reports delivered become `delivered`; reported undelivered,
     `failed` with the carrier's answer (shown to the merchant as a 5001 warning).
 
-    Only rows still `sent` change, one conditional UPDATE each, so a report read
-    twice, or racing another run, is applied once.
+    Only rows still `sent` change, and only to these values, so a report read
+    twice, or by two runs at once, ends the same. One read and one batched write,
+    however many reports.
     """
     now = now or timezone.now()
     since = cache.get(DELIVERY_CURSOR_KEY) or now - DELIVERY_LOOKBACK
     reports = {report.message_id: report for report in
                (backend or get_backend()).delivery_reports(since=since)}
-    counts = {"delivered": 0, "failed": 0}
-    rows = SmsLog.objects.filter(provider_message_id__in=list(reports), status=SmsStatus.SENT)
-    for log in rows.only("pk", "provider_message_id", "provider_response"):
+    rows = list(SmsLog.objects.filter(provider_message_id__in=list(reports),
+                                      status=SmsStatus.SENT)
+                .only("pk", "provider_message_id", "provider_response", "status",
+                      "delivered_at", "last_error", "updated_at"))
+    for log in rows:
         report = reports[log.provider_message_id]
-        outcome = ({"status": SmsStatus.DELIVERED, "delivered_at": report.reported_at}
-                   if report.delivered else
-                   {"status": SmsStatus.FAILED,
-                    "last_error": f"not delivered: {report.response['providerResponse']}"[:500]})
-        counts["delivered" if report.delivered else "failed"] += SmsLog.objects.filter(
-            pk=log.pk, status=SmsStatus.SENT,
-        ).update(provider_response={**log.provider_response, "delivery": report.response},
-                 updated_at=now, **outcome)
+        log.provider_response = {**log.provider_response, "delivery": report.response}
+        log.updated_at = now
+        if report.delivered:
+            log.status, log.delivered_at = SmsStatus.DELIVERED, report.reported_at
+        else:
+            log.status = SmsStatus.FAILED
+            log.last_error = f"not delivered: {report.response['providerResponse']}"[:500]
+    SmsLog.objects.bulk_update(rows, ["status", "delivered_at", "last_error",
+                                      "provider_response", "updated_at"], batch_size=500)
+    delivered = sum(log.status == SmsStatus.DELIVERED for log in rows)
+    counts = {"delivered": delivered, "failed": len(rows) - delivered}
     latest = max((report.reported_at for report in reports.values()), default=None)
     if latest is not None:
         cache.set(DELIVERY_CURSOR_KEY, max(since, latest - DELIVERY_OVERLAP), timeout=None)

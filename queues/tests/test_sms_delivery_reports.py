@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from queues import notifications, sms_backends
 from queues.models import SmsLog, SmsStatus, SmsType
-from queues.tests.factories import join, open_queue
+from queues.tests.factories import fill, join, open_queue
 
 GROUP = "sns/eu-west-3/123456789012/DirectPublishToPhoneNumber"
 
@@ -95,3 +95,17 @@ def test_without_delivery_logs_nothing_changes_and_nothing_fails(
     settings.SMS_DELIVERY_LOG_GROUP = ""  # not set up at all
     assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
     assert SmsLog.objects.get(pk=log.pk).status == SmsStatus.SENT
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_reports_cost_the_same_queries_however_many_they_are(
+        business, reports, count, django_capture_on_commit_callbacks, django_assert_num_queries):
+    with django_capture_on_commit_callbacks(execute=True):
+        entries = fill(open_queue(business), count)
+    for log in SmsLog.objects.filter(entry__in=entries):
+        reports(log.provider_message_id, "SUCCESS", "Message has been accepted by phone")
+
+    # the sent rows reported, then one batched UPDATE
+    with django_assert_num_queries(2):
+        assert notifications.sms_record_delivery_reports() == {"delivered": count, "failed": 0}
+    assert SmsLog.objects.filter(status=SmsStatus.DELIVERED).count() == count
