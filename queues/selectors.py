@@ -30,6 +30,7 @@ from queues.services import (
     joins_refused_because,
     wait_estimate,
 )
+from waitify.lib import sql
 from waitify.lib.tokens import looks_like_token
 
 
@@ -82,67 +83,53 @@ def customer_status(secret: str) -> CustomerStatus | None:
     state and the number of people waiting ahead of it)."""
     if not looks_like_token(secret):  # a NUL byte, 300 characters…: no such ticket
         return None
-    found = list(QueueEntry.objects.raw(_status_sql(connection.vendor),
-                                        [EntryStatus.WAITING, secret]))
-    if not found:
+    with connection.cursor() as cursor:
+        cursor.execute(_status_sql(connection.vendor), [EntryStatus.WAITING, secret])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    entry = found[0]
-    business = _as_read(Business, {"id": entry.business_id, **{
-        name: getattr(entry, f"b_{name}") for name in STATUS_BUSINESS_FIELDS}})
-    for flag in ("is_active", "is_queue_open", "is_queue_paused"):
-        setattr(business, flag, bool(getattr(business, flag)))  # SQLite answers 0 or 1
+    entry, business, state = sql.load_row(row, *_STATUS_READ)
     entry.business = business
-    if entry.s_business_id is None:
+    if state.business_id is None:  # no queue operation yet: no state row
         Business.queue_state_row.related.set_cached_value(business, None)
     else:
-        business.queue_state_row = _as_read(QueueState, {"business_id": entry.business_id, **{
-            name: getattr(entry, f"s_{name}") for name in STATUS_STATE_FIELDS}})
-    return _status(entry, entry.ahead + 1 if entry.status == EntryStatus.WAITING else None)
+        business.queue_state_row = state
+    ahead = row[-1]
+    return _status(entry, ahead + 1 if entry.status == EntryStatus.WAITING else None)
 
 
 # The status poll is the busiest read (every waiting customer, every 3 seconds).
 # Django's query compiler spends three times as long on this three-table query
-# (≈1.3 ms) as PostgreSQL spends answering it, so it is written once in SQL,
-# from the models' own table and column names; the entry comes through raw()
-# (with Django's conversions of its fields), the business and queue state
-# from the columns below, loaded as if read by the ORM with the rest deferred.
-STATUS_BUSINESS_FIELDS = ("name", "qr_token", "client_timeout_minutes", "average_service_time",
-                          "is_active", "is_queue_open", "is_queue_paused")
-STATUS_STATE_FIELDS = ("version", "service_estimate_seconds", "served_samples")
+# (≈1.3 ms) as PostgreSQL spends answering it, so it is written once in SQL
+# (see waitify/lib/sql.py): the entry, the business and queue state fields the
+# status shows (the rest deferred), and the count of people ahead.
+_STATUS_READ = (
+    sql.Columns(QueueEntry, "e"),
+    sql.Columns(Business, "b", ("id", "name", "qr_token", "client_timeout_minutes",
+                                "average_service_time", "is_active", "is_queue_open",
+                                "is_queue_paused")),
+    sql.Columns(QueueState, "s", ("business", "version", "service_estimate_seconds",
+                                  "served_samples")),
+)
 
 
 @lru_cache(maxsize=4)
 def _status_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
+    def column(name: str) -> str:
+        return sql.column(QueueEntry, name)
 
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    entries, businesses, states = (quote(model._meta.db_table)
-                                   for model in (QueueEntry, Business, QueueState))
-    business_id, state_key = column(QueueEntry, "business"), column(QueueState, "business")
-    extra = [f"b.{column(Business, name)} AS {quote('b_' + name)}"
-             for name in STATUS_BUSINESS_FIELDS]
-    extra += [f"s.{column(QueueState, name)} AS {quote('s_' + name)}"
-              for name in STATUS_STATE_FIELDS]
-    extra.append(f"s.{state_key} AS {quote('s_business_id')}")
-    status, sort_key = column(QueueEntry, "status"), column(QueueEntry, "sort_key")
-    # Identifiers come from the models' _meta, quoted; values are parameters.
+    business_id, state_key = column("business"), sql.column(QueueState, "business")
+    entries = sql.table(QueueEntry)
     return (
-        f"SELECT e.*, {', '.join(extra)}, "  # noqa: S608
+        f"SELECT {', '.join(part.select() for part in _STATUS_READ)}, "  # noqa: S608
         f"(SELECT COUNT(*) FROM {entries} w WHERE w.{business_id} = e.{business_id}"
-        f" AND w.{status} = %s AND w.{sort_key} < e.{sort_key}) AS {quote('ahead')} "
+        f" AND w.{column('status')} = %s AND w.{column('sort_key')} < e.{column('sort_key')}) "
         f"FROM {entries} e "
-        f"INNER JOIN {businesses} b ON b.{quote(Business._meta.pk.column)} = e.{business_id} "
-        f"LEFT JOIN {states} s ON s.{state_key} = e.{business_id} "
-        f"WHERE e.{column(QueueEntry, 'secret')} = %s"
+        f"INNER JOIN {sql.table(Business)} b "
+        f"ON b.{sql.quote(Business._meta.pk.column)} = e.{business_id} "
+        f"LEFT JOIN {sql.table(QueueState)} s ON s.{state_key} = e.{business_id} "
+        f"WHERE e.{column('secret')} = %s"
     )
-
-
-def _as_read(model, values: dict):
-    """An instance as the ORM would load it with only these fields (the rest deferred)."""
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
-    return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
 def joined_status(entry: QueueEntry) -> CustomerStatus:
