@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import statistics
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from unittest import mock
 import redis
 from celery import Celery
 from celery.app.task import Task
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -193,3 +196,80 @@ def request_costs(data: BenchData) -> tuple[list[Check], dict[str, Cost]]:
               f"({next10.queries_inline} vs {next200.queries_inline} with the SMS task inline)"),
     ]
     return checks, costs
+
+
+# --- Where a join's time goes ---------------------------------------------------------------
+
+PART_SAMPLES = 300
+
+
+@dataclass
+class Part:
+    label: str
+    ms: float  # median wall time of one call, one at a time, in this process
+    framework: bool = False  # paid by every join whatever the engine does
+
+
+def _median_ms(call, samples: int = PART_SAMPLES) -> float:
+    for n in range(20):  # warm-up: imports, connections, caches
+        call(n)
+    times = []
+    for n in range(20, 20 + samples):
+        started = time.perf_counter()
+        call(n)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def join_parts(data: BenchData) -> list[Part]:
+    """One request at a time through Django's test client (no HTTP server, no wrk):
+    the reference views, the whole join, and the framework parts every join pays
+    besides its SQL (DRF's dispatch with the public throttle, one Celery `delay()`,
+    the cache write of the poll version)."""
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+
+    from queues.api import PublicView
+    from queues.tasks import send_sms
+
+    class NothingView(PublicView):
+        def post(self, request, qr_token):
+            return Response({}, status=201)
+
+    client = Client()
+    businesses = data.spread
+    nothing = NothingView.as_view()
+    factory = APIRequestFactory()
+
+    def customer(n: int) -> dict:
+        # One address per customer, as in a shop: the throttle's history stays short.
+        return {"REMOTE_ADDR": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+
+    def join(n: int) -> None:
+        response = client.post(f"/api/v1/public/{businesses[n % len(businesses)].qr_token}/join",
+                               {"phone": next_phone()}, content_type="application/json",
+                               **customer(n))
+        assert response.status_code == 201, response.content
+
+    def drf(n: int) -> None:
+        request = factory.post("/", {"phone": "+33612345678"}, format="json", **customer(n))
+        nothing(request, qr_token="placeholder").render()  # noqa: S106 - a URL argument
+
+    parts = [
+        Part("trivial view (whole request)", _median_ms(lambda n: client.get("/bench/trivial"))),
+        Part("single INSERT view (whole request)",
+             _median_ms(lambda n: client.post("/bench/insert"))),
+        Part("bare join view (BEGIN, row lock, INSERT, COMMIT; whole request)",
+             _median_ms(lambda n: client.post(
+                 f"/bench/bare-join/{businesses[n % len(businesses)].pk}"))),
+        Part("join (JSON API, whole request)", _median_ms(join)),
+        Part("of which: DRF dispatch with the public throttle (a view doing nothing)",
+             _median_ms(drf), framework=True),
+        Part("of which: one Celery `delay()` (the SMS task, published after the response)",
+             _median_ms(lambda n: send_sms.delay([])), framework=True),
+        Part("of which: one cache write (the poll version)",
+             _median_ms(lambda n: cache.set("bench:part", n)), framework=True),
+    ]
+    for business in businesses:
+        empty_queue(business.pk)
+    return parts

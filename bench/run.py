@@ -37,6 +37,7 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/"
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 CONCURRENCY = (16, 64)
+CALL_NEXT_PATH = "/api/v1/businesses/{id}/queue/next"
 WRK_THREADS = 2
 OUT = ROOT / "var" / "bench"
 REPORT = Path(os.environ.get("BENCH_REPORT", ROOT / "docs" / "BENCHMARKS.md"))
@@ -251,6 +252,10 @@ class Bench:
             Endpoint("unchanged", "unchanged poll (htmx, 204 from cache)", "plain.lua",
                      f"{status_url}?v={version}", headers=htmx),
             Endpoint("insert", "single INSERT", "plain.lua", "/bench/insert"),
+            Endpoint("bare_join", "bare join (lock + INSERT), 100 businesses",
+                     "round_robin.lua", "/",
+                     env={"BENCH_BUSINESS_IDS": ",".join(str(b.pk) for b in data.spread),
+                          "BENCH_PATH": "/bench/bare-join/{id}"}),
             Endpoint("join_spread", "join, spread over 100 businesses", "join.lua",
                      "/", env={"BENCH_QR_TOKENS": ",".join(b.qr_token for b in data.spread)},
                      before=spread_before, after=spread_after),
@@ -263,8 +268,9 @@ class Bench:
 
     def _call_next(self, length: int, before, after) -> Endpoint:
         businesses = self.data.call_next[length]
-        return Endpoint(f"next{length}", f"call-next, {length} waiting", "call_next.lua", "/",
+        return Endpoint(f"next{length}", f"call-next, {length} waiting", "round_robin.lua", "/",
                         env={"BENCH_BUSINESS_IDS": ",".join(str(b.pk) for b in businesses),
+                             "BENCH_PATH": CALL_NEXT_PATH,
                              "BENCH_API_TOKEN": self.data.call_next_token},
                         before=before, after=after)
 
@@ -285,8 +291,11 @@ class Bench:
                             body=b'{"phone": "+33612345678"}')
         if status != 201:
             raise SystemExit(f"preflight join: {status} {body[:300]!r}")
+        status, body = http(f"{base}/bench/bare-join/{self.data.spread[0].pk}", method="POST")
+        if status != 201:
+            raise SystemExit(f"preflight bare join: {status} {body[:300]!r}")
         business = self.data.call_next[10][0]
-        status, body = http(f"{base}/api/v1/businesses/{business.pk}/queue/next",
+        status, body = http(base + CALL_NEXT_PATH.replace("{id}", str(business.pk)),
                             method="POST",
                             headers={"Authorization": f"Token {self.data.call_next_token}"})
         if status != 200:
@@ -331,8 +340,9 @@ class Bench:
         businesses = self.data.call_next[10]
         run = run_wrk(self.wrk, name="calibration", round_no=0, url=self.server.base + "/",
                       connections=CONCURRENCY[0], threads=WRK_THREADS, seconds=2,
-                      script="call_next.lua", log=self.wrk_log,
+                      script="round_robin.lua", log=self.wrk_log,
                       env={"BENCH_BUSINESS_IDS": ",".join(str(b.pk) for b in businesses),
+                           "BENCH_PATH": CALL_NEXT_PATH,
                            "BENCH_API_TOKEN": self.data.call_next_token})
         wait_until_idle()
         # Margin: the rate at 64 connections or in a calmer spell may be higher.
@@ -403,6 +413,8 @@ def main() -> None:
     log("server stopped; checking correctness")
     invariant_checks = checks.invariants()
     cost_checks, costs = checks.request_costs(data)
+    log("timing a join's parts, one request at a time")
+    parts = checks.join_parts(data)
     errors_500 = server.internal_errors()
     run_checks = [
         checks.Check("no 5xx answer during the runs",
@@ -416,7 +428,7 @@ def main() -> None:
         "checks": [*run_checks, *invariant_checks, *cost_checks], "costs": costs,
         "command": COMMAND, "duration": DURATION, "reps": REPS,
         "elapsed": time.monotonic() - started, "port": server.port,
-        "celery_eager": CELERY_EAGER,
+        "celery_eager": CELERY_EAGER, "parts": parts,
     }
     (OUT / "result.json").write_text(report.dumps(result))
     write_report(result)

@@ -22,4 +22,6 @@ if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitif
     urlpatterns += [
         path("bench/trivial", bench_views.trivial, name="bench-trivial"),
         path("bench/insert", bench_views.single_insert, name="bench-insert"),
+        path("bench/bare-join/<uuid:business_id>", bench_views.bare_join,
+             name="bench-bare-join"),
     ]
