@@ -34,7 +34,7 @@ def single_insert(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def bare_join(request: HttpRequest, business_id) -> HttpResponse:
     # What every join must do at least: a transaction that takes the business's
-    # row lock, inserts and commits (BEGIN, SELECT … FOR UPDATE, INSERT, COMMIT).
+    # row lock, inserts and commits (BEGIN, SELECT … FOR NO KEY UPDATE, INSERT, COMMIT).
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, [business_id])
         cursor.execute(INSERT_SQL, ["bare join"])
