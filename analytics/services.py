@@ -330,6 +330,20 @@ def retention_cutoff(today: date | None = None) -> datetime:
     return day_bounds(today - timedelta(days=RETENTION_DAYS))[0]
 
 
+def _in_batches(selected, batch_size: int, change) -> int:
+    """Apply `change` to the rows `selected` picks, `batch_size` at a time, each batch in
+    its own short transaction, until none is left; the number of rows changed. `change`
+    must take the rows out of `selected` (deleted, or no longer matching)."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(selected.values_list("pk", flat=True)[:batch_size])
+            if not batch:
+                return done
+            change(selected.model.objects.filter(pk__in=batch))
+        done += len(batch)
+
+
 def entries_purge_expired(*, today: date | None = None,
                           batch_size: int = RETENTION_BATCH) -> int:
     """Delete finished entries past retention whose day is already in DailyStat.
@@ -344,14 +358,7 @@ def entries_purge_expired(*, today: date | None = None,
     expired = (QueueEntry.objects.filter(status__in=FINISHED_STATUSES, created_at__lt=cutoff)
                .annotate(day=TruncDate("created_at", tzinfo=business_timezone()))
                .filter(Exists(day_is_counted)).order_by())
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            batch = list(expired.values_list("pk", flat=True)[:batch_size])
-            if not batch:
-                break
-            QueueEntry.objects.filter(pk__in=batch).delete()
-        deleted += len(batch)
+    deleted = _in_batches(expired, batch_size, lambda rows: rows.delete())
     logger.info("retention: %d entries deleted", deleted)
     return deleted
 
@@ -362,14 +369,7 @@ def sms_logs_forget_phones(*, today: date | None = None,
     counts them). Batched like the entries; a blanked row is not selected again."""
     cutoff = retention_cutoff(today)
     old = SmsLog.objects.filter(created_at__lt=cutoff).exclude(phone="").order_by()
-    blanked = 0
-    while True:
-        with transaction.atomic():
-            batch = list(old.values_list("pk", flat=True)[:batch_size])
-            if not batch:
-                break
-            SmsLog.objects.filter(pk__in=batch).update(phone="")
-        blanked += len(batch)
+    blanked = _in_batches(old, batch_size, lambda rows: rows.update(phone=""))
     logger.info("retention: %d SMS phone numbers blanked", blanked)
     return blanked
 
