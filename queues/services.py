@@ -13,24 +13,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business
 from queues.events import queue_event
 from queues.models import (
-    LIVE_STATUSES,
     EntryStatus,
     QueueEntry,
     QueueState,
     new_display_token,
 )
-from waitify.lib import sql
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import is_open_at, next_opening
 from waitify.lib.phones import InvalidPhone, has_allowed_prefix, mask_phone, normalize_phone
@@ -113,48 +111,21 @@ def _lock(business_id) -> tuple[QueueState, Business]:
     business comes in the same query and is locked too: a row read in the
     statement that waited for the lock would otherwise be the version from
     before the wait (a join would not see the close it waited for), while a
-    locked row is re-read at its newest version. FOR NO KEY UPDATE lets
-    entries and SMS rows keep referencing the business meanwhile. The owner
+    locked row is re-read at its newest version. NO KEY UPDATE lets entries
+    and SMS rows keep referencing the business meanwhile. The owner
     (suspension, read-only) is read, not locked: every business of an
-    account would otherwise queue behind one another. Written in SQL (see
-    waitify/lib/sql.py): every join, call and move runs it.
+    account would otherwise queue behind one another.
     """
-    key = [sql.param(QueueState, "business", business_id)]
-    with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(connection.vendor), key)
-        row = cursor.fetchone()
-        if row is None:
-            QueueState.objects.bulk_create([QueueState(business_id=business_id)],
-                                           ignore_conflicts=True)
-            cursor.execute(_lock_sql(connection.vendor), key)
-            row = cursor.fetchone()
-    state, business, owner = sql.load_row(row, *_LOCKED)
-    business.owner = owner
-    business.queue_state_row = state  # sets state.business too
+    locked = (QueueState.objects.select_related("business__owner")
+              .select_for_update(no_key=True, of=("self", "business")))
+    state = locked.filter(business_id=business_id).first()
+    if state is None:  # a business created before its state row existed
+        QueueState.objects.bulk_create([QueueState(business_id=business_id)],
+                                       ignore_conflicts=True)
+        state = locked.get(business_id=business_id)
+    business = state.business
+    business.queue_state_row = state
     return state, business
-
-
-_LOCKED = (sql.Columns(QueueState, "s"), sql.Columns(Business, "b"),
-           sql.Columns(Business._meta.get_field("owner").related_model, "u"))
-
-
-@lru_cache(maxsize=4)
-def _lock_sql(vendor: str) -> str:
-    state, business, owner = (part.model for part in _LOCKED)
-    query = (
-        f"SELECT {', '.join(part.select() for part in _LOCKED)} "  # noqa: S608 - see sql.py
-        f"FROM {sql.table(state)} s "
-        f"INNER JOIN {sql.table(business)} b "
-        f"ON b.{sql.quote(business._meta.pk.column)} = s.{sql.column(state, 'business')} "
-        f"INNER JOIN {sql.table(owner)} u "
-        f"ON u.{sql.quote(owner._meta.pk.column)} = b.{sql.column(business, 'owner')} "
-        f"WHERE s.{sql.column(state, 'business')} = %s"
-    )
-    features = connection.features
-    if features.has_select_for_update:  # not SQLite: its writes lock the whole database
-        strength = "NO KEY UPDATE" if features.has_select_for_no_key_update else "UPDATE"
-        query += f" FOR {strength}" + (" OF s, b" if features.has_select_for_update_of else "")
-    return query
 
 
 def _changed(state: QueueState, event: str, business: Business,
@@ -319,29 +290,17 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
 
 def _waiting_with_room_for(business: Business, phone: str) -> int:
     """How many wait; refuses (4003, 4002) when the phone already has a live entry or
-    the queue is full. One query, whatever the queue length (in SQL: every join runs it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_room_sql(connection.vendor), [
-            EntryStatus.WAITING, phone or None,  # a walk-in's "" is no one's phone
-            sql.param(QueueEntry, "business", business.pk), *LIVE_STATUSES])
-        waiting, same_phone = cursor.fetchone()
-    if same_phone:
+    the queue is full. One query, whatever the queue length."""
+    counts = {"waiting": Count("pk", filter=Q(status=EntryStatus.WAITING))}
+    if phone:  # a walk-in's "" is no one's phone
+        counts["same_phone"] = Count("pk", filter=Q(phone=phone))
+    counts = QueueEntry.objects.live().filter(business=business).aggregate(**counts)
+    if counts.get("same_phone"):
         raise _already_in_queue(business, phone)
-    if waiting >= business.max_queue_size:
+    if counts["waiting"] >= business.max_queue_size:
         raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
                          error="queue_full", status=409)
-    return waiting
-
-
-@lru_cache(maxsize=4)
-def _room_sql(vendor: str) -> str:
-    status, phone = sql.column(QueueEntry, "status"), sql.column(QueueEntry, "phone")
-    return (
-        f"SELECT COALESCE(SUM(CASE WHEN {status} = %s THEN 1 ELSE 0 END), 0), "  # noqa: S608
-        f"COALESCE(SUM(CASE WHEN {phone} = %s THEN 1 ELSE 0 END), 0) "
-        f"FROM {sql.table(QueueEntry)} WHERE {sql.column(QueueEntry, 'business')} = %s "
-        f"AND {status} IN ({', '.join(['%s'] * len(LIVE_STATUSES))})"
-    )
+    return counts["waiting"]
 
 
 def _already_in_queue(business: Business, phone: str) -> QueueError:
