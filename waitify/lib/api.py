@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, permissions, serializers, throttling
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from waitify.lib.errors import WaitifyError
+from waitify.lib.throttles import AccountRateThrottle, AuthTokenThrottle, ClientRateThrottle
+
+__all__ = ["AccountRateThrottle", "AuthTokenThrottle", "ClientRateThrottle"]  # re-exported
+
+logger = logging.getLogger("waitify.api")
 
 
 def exception_handler(exc, context) -> Response | None:
@@ -66,14 +73,6 @@ class HasApiAccess(permissions.BasePermission):
         return True
 
 
-class AccountRateThrottle(throttling.UserRateThrottle):
-    """1000 requests per minute per account, whatever the token or session."""
-
-    scope = "user"
-
-
-class AuthTokenThrottle(throttling.AnonRateThrottle):
-    scope = "auth_token"
 
 
 MERCHANT_PERMISSIONS = [permissions.IsAuthenticated, HasApiAccess]
