@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,7 +35,7 @@ from waitify.lib.api import (
     PlanLimitErrorSerializer,
     error_responses,
 )
-from waitify.lib.api_parsers import JSONParser
+from waitify.lib.api_parsers import FormParser, JSONParser
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import WEEKDAYS
 from waitify.lib.phones import InvalidPhone, normalize_phone

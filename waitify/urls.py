@@ -30,3 +30,7 @@ if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitif
         path("bench/bare-join/<uuid:business_id>", bench_views.bare_join,
              name="bench-bare-join"),
     ]
+
+# Under /api/ these answer in the API's JSON error shape, elsewhere with Django's pages.
+handler400 = "waitify.lib.api.bad_request"
+handler500 = "waitify.lib.api.server_error"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import csrf, defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
+from waitify.lib.api_parsers import RequestTooLarge
 from waitify.lib.errors import WaitifyError
 from waitify.lib.throttles import AccountRateThrottle, AuthTokenThrottle, ClientRateThrottle
 
@@ -21,8 +26,16 @@ __all__ = ["AccountRateThrottle", "AuthTokenThrottle", "ClientRateThrottle"]  # 
 logger = logging.getLogger("waitify.api")
 
 
-def exception_handler(exc, context) -> Response | None:
-    """Every error is JSON with a `code`, a machine `error` and a human `message`."""
+def error_body(code: int, error: str, message: str) -> dict:
+    return {"code": code, "error": error, "message": str(message)}
+
+
+def exception_handler(exc, context) -> Response:
+    """Every error is JSON with a `code`, a machine `error` and a human `message`.
+
+    Failures with an answer of their own are mapped before the last branch; what
+    is left is a bug: logged with its traceback, answered with a JSON 500.
+    """
     if isinstance(exc, WaitifyError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):
@@ -31,9 +44,16 @@ def exception_handler(exc, context) -> Response | None:
         # A model rule the serializer did not check (full_clean in a service)
         # is still the client's mistake: 400, never 500.
         exc = exceptions.ValidationError(detail=get_error_detail(exc))
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge(_("The request body is larger than %(limit)s bytes.")
+                              % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        set_rollback()
+        request = context.get("request")
+        logger.error("unexpected API error on %s", getattr(request, "path", "?"),
+                     exc_info=exc)
+        return Response(server_error_body(), status=500)
     detail = response.data
     if isinstance(exc, exceptions.ValidationError):
         if not isinstance(detail, dict):
@@ -42,17 +62,54 @@ def exception_handler(exc, context) -> Response | None:
                 "errors": detail}
     else:
         message = detail.get("detail", "") if isinstance(detail, dict) else detail
-        body = {"code": response.status_code,
-                "error": getattr(message, "code", None) or exc.default_code,
-                "message": str(message)}
+        body = error_body(response.status_code,
+                          getattr(message, "code", None) or exc.default_code, message)
     response.data = body
     return response
 
 
+def server_error_body() -> dict:
+    return error_body(500, "server_error",
+                      _("Something went wrong on our side. Please try again; if it keeps "
+                        "happening, contact support."))
+
+
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/v1/ answer in JSON too, not with the HTML 404 page."""
-    return JsonResponse({"code": 404, "error": "not_found", "message": _("Not found.")},
-                        status=404)
+    return JsonResponse(error_body(404, "not_found", _("Not found.")), status=404)
+
+
+# Django answers some requests before (or after) any API view runs: a refused CSRF
+# check, a body over the size limit read by a middleware, an error outside DRF.
+# Under /api/ these answer in the API's JSON shape; elsewhere with Django's pages.
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(
+            403, "csrf_failed", _("CSRF check failed: send the X-CSRFToken header with a "
+                                  "session, or use a token.")), status=403)
+    return csrf.csrf_failure(request, reason=reason)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(error_body(
+                413, "request_too_large",
+                _("The request body is larger than %(limit)s bytes.")
+                % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}), status=413)
+        return JsonResponse(error_body(400, "bad_request", _("Bad request.")), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(server_error_body(), status=500)
+    return defaults.server_error(request)
 
 
 class HasApiAccess(permissions.BasePermission):
