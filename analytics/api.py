@@ -207,8 +207,12 @@ class DailySerializer(serializers.Serializer):
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=list(selectors.PERIODS),
+    # `?period=` (empty) reads as left out, as DRF reads query strings: the default.
+    period = serializers.ChoiceField(choices=list(selectors.PERIODS), allow_blank=True,
                                      default=selectors.DEFAULT_PERIOD)
+
+    def validate_period(self, value: str) -> str:
+        return value or selectors.DEFAULT_PERIOD
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -329,6 +329,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "waitify.lib.api.document_error_answers",  # 400/401/403/404/409/429 everywhere
+    ],
 }
 
 # --- Third parties ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.fields import get_error_detail
@@ -74,6 +75,7 @@ def server_error_body() -> dict:
                         "happening, contact support."))
 
 
+@csrf_exempt  # changes nothing, and a POST to a wrong path is a 404, not a CSRF 403
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/v1/ answer in JSON too, not with the HTML 404 page."""
     return JsonResponse(error_body(404, "not_found", _("Not found.")), status=404)
@@ -144,8 +146,9 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ValidationErrorSerializer(ErrorSerializer):
+    # Absent when the body could not be read at all (malformed JSON).
     errors = serializers.DictField(
-        child=serializers.JSONField(),
+        required=False, child=serializers.JSONField(),
         help_text="Messages per field (nested objects give nested messages).",
     )
 
@@ -164,6 +167,8 @@ _ERROR_DESCRIPTIONS = {
     403: (ErrorSerializer, "Plan without API access, read-only or suspended account, "
                            "or plan limit reached."),
     404: (ErrorSerializer, "Not found, or not yours."),
+    409: (ErrorSerializer, "Conflicts with the queue's current state (closed, paused, "
+                           "full, already done)."),
     429: (ErrorSerializer, "Too many requests."),
 }
 
@@ -175,3 +180,47 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
                                 description=_ERROR_DESCRIPTIONS[status][1])
         for status in statuses
     }
+
+
+# Every operation documents the error answers it can give, whether or not its view
+# listed them: the limits (429) apply to all, authentication and plans (401, 403) to
+# all but the public ones, 404 wherever the path names something, 400 wherever
+# input is read, 409 wherever a queue's state can refuse the change.
+_ERROR_REFS = {"Error": ErrorSerializer, "ValidationError": ValidationErrorSerializer}
+_STATE_PATHS = ("/queue", "/public/")
+
+
+def document_error_answers(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name in _ERROR_REFS:
+        if name not in schemas:  # every schema of ours uses them; kept safe anyway
+            return result
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            statuses = {429}
+            if any(requirement for requirement in operation.get("security", [])):
+                statuses |= {401, 403}
+            parameters = operation.get("parameters", [])
+            if any(parameter.get("in") == "path" for parameter in parameters):
+                statuses.add(404)
+            if "requestBody" in operation or any(parameter.get("in") == "query"
+                                                 for parameter in parameters):
+                statuses.add(400)
+            if method != "get" and any(part in path for part in _STATE_PATHS):
+                statuses.add(409)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                if str(status) in responses:
+                    continue
+                name = "ValidationError" if status == 400 else "Error"
+                description = _ERROR_DESCRIPTIONS.get(status, (None, "Conflicts with the "
+                                                               "queue's current state."))[1]
+                responses[str(status)] = {
+                    "content": {"application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{name}"}}},
+                    "description": description,
+                }
+    return result
