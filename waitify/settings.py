@@ -25,7 +25,6 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
-CSRF_FAILURE_VIEW = "waitify.lib.api.csrf_failure"  # JSON under /api/, Django's page elsewhere
 # Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 # Every limit (join, API throttles, failed logins) counts clients by waitify.lib.client_ip.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)

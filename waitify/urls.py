@@ -31,6 +31,5 @@ if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitif
              name="bench-bare-join"),
     ]
 
-# Under /api/ these answer in the API's JSON error shape, elsewhere with Django's pages.
-handler400 = "waitify.lib.api.bad_request"
+# Under /api/ it answers in the API's JSON error shape, elsewhere with Django's page.
 handler500 = "waitify.lib.api.server_error"

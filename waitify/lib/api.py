@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views import csrf, defaults
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers
@@ -81,35 +81,10 @@ def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return JsonResponse(error_body(404, "not_found", _("Not found.")), status=404)
 
 
-# Django answers some requests before (or after) any API view runs: a refused CSRF
-# check, a body over the size limit read by a middleware, an error outside DRF.
-# Under /api/ these answer in the API's JSON shape; elsewhere with Django's pages.
-
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if _is_api(request):
-        return JsonResponse(error_body(
-            403, "csrf_failed", _("CSRF check failed: send the X-CSRFToken header with a "
-                                  "session, or use a token.")), status=403)
-    return csrf.csrf_failure(request, reason=reason)
-
-
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        if isinstance(exception, RequestDataTooBig):
-            return JsonResponse(error_body(
-                413, "request_too_large",
-                _("The request body is larger than %(limit)s bytes.")
-                % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}), status=413)
-        return JsonResponse(error_body(400, "bad_request", _("Bad request.")), status=400)
-    return defaults.bad_request(request, exception)
-
-
+# An error outside any API view (a middleware, the URL resolver) under /api/ still
+# answers in the API's JSON shape; elsewhere Django's page.
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if request.path.startswith("/api/"):
         return JsonResponse(server_error_body(), status=500)
     return defaults.server_error(request)
 

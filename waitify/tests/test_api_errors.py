@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from businesses import api as businesses_api
+from waitify.lib.api import server_error
 
 
 def assert_json_error(response, status: int, error: str) -> None:
@@ -34,9 +35,9 @@ def test_a_session_post_without_csrf_token_is_a_json_403(csrf_client, merchant):
     assert not merchant.businesses.exists()
 
 
-def test_a_csrf_refusal_outside_the_api_views_is_json_too(csrf_client):
+def test_a_session_post_to_an_unknown_api_path_is_a_json_404(csrf_client):
     response = csrf_client.post("/api/v1/nothing-here", {}, content_type="application/json")
-    assert_json_error(response, 403, "csrf_failed")
+    assert_json_error(response, 404, "not_found")
 
 
 def test_a_csrf_refusal_on_a_page_is_still_django_page(client, merchant):
@@ -63,13 +64,17 @@ def test_a_form_body_over_the_size_limit_is_a_json_413(settings, db):
     assert_json_error(response, 413, "request_too_large")
 
 
-def test_a_body_too_large_for_the_csrf_check_is_a_json_413(settings, db):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
-    client = Client(enforce_csrf_checks=True)
-    client.cookies["csrftoken"] = "a" * 32
-    response = client.post("/api/v1/nothing-here", f"field={'x' * 2_000}",
-                           content_type="application/x-www-form-urlencoded")
-    assert_json_error(response, 413, "request_too_large")
+def test_an_error_outside_the_api_views_is_a_json_500_under_api():
+    response = server_error(RequestFactory().get("/api/v1/businesses"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["error"] == "server_error"
+
+
+def test_an_error_on_a_page_is_still_django_page(db):
+    response = server_error(RequestFactory().get("/dashboard/"))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
 
 
 def test_an_unexpected_error_is_a_json_500_and_logged(api_client, monkeypatch, caplog):
