@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 from django.http import HttpResponse
@@ -167,6 +167,10 @@ class DailyStatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
 class RangeSerializer(serializers.Serializer):
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (both included)."""
 
@@ -178,6 +182,14 @@ class RangeSerializer(serializers.Serializer):
         return fields
 
     def validate(self, attrs: dict) -> dict:
+        # Far-off dates are typos, and a default range counted back from year 1
+        # would fall off the calendar.
+        for name in ("from", "to"):
+            day = attrs.get(name)
+            if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise serializers.ValidationError({name: [
+                    _("Give a date between %(first)s and %(last)s.")
+                    % {"first": EARLIEST_DAY.isoformat(), "last": LATEST_DAY.isoformat()}]})
         if attrs.get("from") and attrs.get("to") and attrs["to"] < attrs["from"]:
             raise serializers.ValidationError({"to": [_("Must not be before “from”.")]})
         return attrs
@@ -195,8 +207,12 @@ class DailySerializer(serializers.Serializer):
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=list(selectors.PERIODS),
+    # `?period=` (empty) reads as left out, as DRF reads query strings: the default.
+    period = serializers.ChoiceField(choices=list(selectors.PERIODS), allow_blank=True,
                                      default=selectors.DEFAULT_PERIOD)
+
+    def validate_period(self, value: str) -> str:
+        return value or selectors.DEFAULT_PERIOD
 
 
 class CSVRenderer(renderers.BaseRenderer):

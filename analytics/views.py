@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 
 from analytics import charts, exports, selectors, services
 from analytics.forms import AccountDeleteForm
@@ -33,6 +34,7 @@ def _download(content: str, content_type: str, filename: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def business_analytics(request: HttpRequest, business_id) -> HttpResponse:
     """Today live, last 7 / 30 days and the charts of the chosen period; an htmx request
     (period tabs) gets only the period's fragment."""
@@ -56,6 +58,7 @@ def business_analytics(request: HttpRequest, business_id) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def business_export_csv(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     if not selectors.has_advanced_analytics(business.owner):
@@ -67,6 +70,7 @@ def business_export_csv(request: HttpRequest, business_id) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def comparison(request: HttpRequest) -> HttpResponse:
     """The merchant's businesses side by side over a period, totals, best performer,
     suggestions, and today's live totals."""
@@ -85,6 +89,7 @@ def comparison(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def account_export(request: HttpRequest) -> HttpResponse:
     data = exports.account_data(request.user)
     content = json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
@@ -93,6 +98,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():

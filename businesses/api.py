@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.contrib.auth import authenticate
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -19,8 +21,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,7 +35,7 @@ from waitify.lib.api import (
     PlanLimitErrorSerializer,
     error_responses,
 )
-from waitify.lib.api_parsers import JSONParser
+from waitify.lib.api_parsers import FormParser, JSONParser
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import WEEKDAYS
 from waitify.lib.phones import InvalidPhone, normalize_phone
@@ -223,28 +224,67 @@ class CredentialsSerializer(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------
 
 class AuthTokenView(APIView):
-    """Exchange an e-mail and password for an API token."""
+    """Exchange an e-mail and password for an API token; DELETE revokes it."""
 
-    authentication_classes: list = []
     parser_classes = [JSONParser, FormParser]  # `curl -d email=… -d password=…` works too
-    permission_classes = [AllowAny]
     throttle_classes = [AuthTokenThrottle]
+
+    def perform_authentication(self, request: Request) -> None:
+        # Asking for a token needs no prior authentication (a stale token header
+        # or a session without CSRF token must not get in the way); revoking does.
+        if request.method != "POST":
+            super().perform_authentication(request)
+
+    def get_permissions(self) -> list:
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return [IsAuthenticated()]
 
     @extend_schema(
         tags=["auth"], operation_id="auth_token_create", request=CredentialsSerializer,
+        description=gettext_lazy(
+            "Failed attempts count with those of the website's login, per account and per "
+            "address. The e-mail address must be confirmed. A password change revokes the "
+            "token."),
         responses={200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
-                   **error_responses(400, 401, 429)},
+                   **error_responses(400, 401, 403, 429)},
     )
     def post(self, request: Request) -> Response:
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        user = authenticate(request, email=credentials.validated_data["email"],
-                            password=credentials.validated_data["password"])
-        if user is None:
+        email = credentials.validated_data["email"]
+        try:
+            # allauth's own login step: its failed-login limits (per account and per
+            # address) are shared with the website's login form.
+            user = get_account_adapter(request).authenticate(
+                request, email=email, password=credentials.validated_data["password"])
+        except DjangoValidationError as exc:
+            # allauth's own words, as on the website's login form.
+            raise WaitifyError(exc.messages[0], code=429, error="too_many_login_attempts",
+                               status=429) from exc
+        # allauth hands back a deactivated account (its website login then shows the
+        # "account inactive" page): no token for it.
+        if user is None or not user.is_active:
             raise WaitifyError(_("Wrong e-mail or password."), code=401,
                                error="invalid_credentials", status=401)
+        if not EmailAddress.objects.filter(user=user, email__iexact=email,
+                                           verified=True).exists():
+            raise WaitifyError(
+                _("Confirm your e-mail address first: follow the link we sent you, or "
+                  "log in on the website to get a new one."),
+                code=403, error="email_not_verified", status=403)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+    @extend_schema(
+        tags=["auth"], operation_id="auth_token_destroy", request=None,
+        description=gettext_lazy("Revokes the token the account uses: the next call with "
+                                 "it is refused. Ask for a new one with POST."),
+        responses={204: None, **error_responses(401, 403, 429)},
+    )
+    def delete(self, request: Request) -> Response:
+        services.api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MerchantView(APIView):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import Token
 
 from businesses.defaults import DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
@@ -166,6 +167,11 @@ def account_set_language(*, user: User, language: str | None) -> None:
 def remember_language_at_login(sender, request, user: User, **kwargs) -> None:
     """`user_logged_in` receiver (sign-up logs in too): the language the merchant uses."""
     account_set_language(user=user, language=translation.get_language())
+
+
+def api_token_revoke(*, user: User) -> None:
+    """The account's API token stops working at once (a new one is asked for with POST)."""
+    Token.objects.filter(user=user).delete()
 
 
 def account_summary(*, user: User) -> dict:

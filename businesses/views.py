@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from businesses import qr, services
 from businesses.forms import BusinessForm, ProfileForm
@@ -33,6 +33,7 @@ def _warn_when_the_account_is_locked(request: HttpRequest) -> None:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def business_create(request: HttpRequest) -> HttpResponse:
     form = BusinessForm(request.POST or None)
     if request.method == "GET":
@@ -54,6 +55,7 @@ def business_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def business_detail(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     # The form writes what was typed onto its instance: give it a copy, so that a refused
@@ -117,24 +119,28 @@ def _download(content: bytes, content_type: str, business: Business, suffix: str
 
 
 @login_required
+@require_safe
 def business_qr_png(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     return _download(qr.qr_png(business.join_url), "image/png", business, "qr.png")
 
 
 @login_required
+@require_safe
 def business_qr_svg(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     return _download(qr.qr_svg(business.join_url), "image/svg+xml", business, "qr.svg")
 
 
 @login_required
+@require_safe
 def business_poster_pdf(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     return _download(qr.poster_pdf(business), "application/pdf", business, "affiche.pdf")
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def account_profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():

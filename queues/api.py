@@ -10,13 +10,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from businesses.models import Business
 from queues import limits, selectors, services
 from queues.models import QueueEntry
-from waitify.lib.api import MERCHANT_PERMISSIONS
+from waitify.lib.api import MERCHANT_PERMISSIONS, ClientRateThrottle
 from waitify.lib.errors import WaitifyError
 from waitify.lib.phones import mask_phone
 
@@ -136,7 +135,7 @@ class WalkInView(APIView):
 # --- Customer (public) ------------------------------------------------------------------
 
 
-class PublicThrottle(AnonRateThrottle):
+class PublicThrottle(ClientRateThrottle):
     scope = "public"
 
 

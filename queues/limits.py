@@ -17,21 +17,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from queues.services import QueueError
+from waitify.lib.client_ip import client_ip
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
 logger = logging.getLogger("waitify.queue")
 
 TOO_MANY_ATTEMPTS = 429
-
-
-def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the address the last trusted proxy saw (NUM_PROXIES)."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if settings.NUM_PROXIES and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(settings.NUM_PROXIES, len(hops))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def _hit(scope: str, value: str, limit: int, window: int) -> bool:

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
 from businesses import qr
@@ -19,6 +19,7 @@ from queues.services import QueueError
 from waitify.lib.tokens import looks_like_token
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("queues:overview")
@@ -26,6 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def overview(request: HttpRequest) -> HttpResponse:
     businesses = (
         Business.objects.filter(owner=request.user).with_queue_counts()
@@ -64,6 +66,7 @@ def _unchanged(request: HttpRequest) -> bool:
     return current is not None and str(current) == seen
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def join_page(request: HttpRequest, token: str) -> HttpResponse:
     business = (Business.objects.select_related("owner", "queue_state_row")
                 .with_qr_token(token).first())
@@ -89,6 +92,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
     }, status=error.status if error else 200)
 
 
+@require_safe
 def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
     seen, cached = _cached_version(request)
     if cached is not None and str(cached) == seen:
@@ -134,6 +138,7 @@ def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def live_queue(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     if _unchanged(request):
@@ -215,6 +220,7 @@ def display_regenerate(request: HttpRequest, business_id) -> HttpResponse:
     return redirect("queues:live", business_id=business.pk)
 
 
+@require_safe
 def display_screen(request: HttpRequest, token: str) -> HttpResponse:
     state = None
     if looks_like_token(token):

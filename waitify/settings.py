@@ -25,6 +25,9 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+# Every limit (join, API throttles, failed logins) counts clients by waitify.lib.client_ip.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -201,6 +204,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: its password_changed hook revokes the API token of the account.
+    {"NAME": "businesses.passwords.RevokeApiTokenOnPasswordChange"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "queues:overview"
@@ -214,6 +219,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+ACCOUNT_ADAPTER = "businesses.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "businesses.adapters.SocialAccountAdapter"
 # Login brute force: allauth throttles failed logins per IP and per account.
 ACCOUNT_RATE_LIMITS = {
@@ -299,7 +305,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["waitify.lib.throttles.AccountRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_RATE_LIMIT", default="1000/min"),
         "auth_token": env.str("API_AUTH_RATE_LIMIT", default="10/min"),
@@ -311,6 +317,9 @@ REST_FRAMEWORK = {
     # JSON only: in form-encoded input DRF reads a missing boolean as false.
     "DEFAULT_PARSER_CLASSES": ["waitify.lib.api_parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Our throttles identify clients with waitify.lib.client_ip; this keeps any of
+    # DRF's own from trusting X-Forwarded-For beyond our proxies either.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Waitify API",
@@ -319,6 +328,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "waitify.lib.api.document_error_answers",  # 400/401/403/404/409/429 everywhere
+    ],
 }
 
 # --- Third parties ------------------------------------------------------------------------
@@ -363,8 +376,6 @@ JOIN_LIMIT_PER_IP = env.int("JOIN_LIMIT_PER_IP", default=20)
 JOIN_LIMIT_IP_WINDOW_SECONDS = env.int("JOIN_LIMIT_IP_WINDOW_SECONDS", default=600)
 JOIN_LIMIT_PER_PHONE = env.int("JOIN_LIMIT_PER_PHONE", default=5)
 JOIN_LIMIT_PHONE_WINDOW_SECONDS = env.int("JOIN_LIMIT_PHONE_WINDOW_SECONDS", default=3600)
-# Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

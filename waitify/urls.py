@@ -1,8 +1,13 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from waitify import health
+
+# Staff sign in through the site's login: its failed-login limits (per account and per
+# address) then guard the admin too, and a signed-in non-staff account gets a 403.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -25,3 +30,6 @@ if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitif
         path("bench/bare-join/<uuid:business_id>", bench_views.bare_join,
              name="bench-bare-join"),
     ]
+
+# Under /api/ it answers in the API's JSON error shape, elsewhere with Django's page.
+handler500 = "waitify.lib.api.server_error"

@@ -137,6 +137,18 @@ def test_the_daily_history_defaults_to_30_days_and_takes_a_range(api_client, two
     assert api_client.get(url, {"from": "yesterday"}).status_code == 400
 
 
+@pytest.mark.parametrize("route", ["api-business-analytics-daily",
+                                   "api-business-analytics-export"])
+@pytest.mark.parametrize("query", [{"to": "0001-01-01"}, {"from": "0001-01-01"},
+                                   {"to": "9999-12-31"}, {"from": "1999-12-31"}])
+def test_dates_off_the_calendar_are_a_json_400(api_client, business, route, query):
+    response = api_client.get(reverse(route, args=[business.pk]), query)
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+    assert response.json()["error"] == "invalid"
+    assert list(response.json()["errors"]) == list(query)
+
+
 def test_the_export_is_csv(api_client, two_shops):
     martin, _gare = two_shops
     response = api_client.get(reverse("api-business-analytics-export", args=[martin.pk]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 
@@ -12,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from djstripe.models import Event as StripeEvent
 from djstripe.models import Subscription as StripeSubscription
+from djstripe.models import WebhookEventTrigger
 
 from billing import services
 from billing.models import BillingAccount, StripeWebhookEvent
@@ -234,3 +236,56 @@ def test_stripe_unreachable_while_processing_answers_500_and_applies_nothing(pos
     scenario.fake.failures.clear()
     assert post_event(payload).status_code == 200
     assert _state(scenario.account) == ("past_due", "pro")
+
+
+# --- Forged or malformed deliveries: a 400, never a 500 -------------------------------------
+
+def _deliver_raw(client, body: bytes, header: str | None = None):
+    header = header or so.signature(body, "whsec_test_waitify_billing")
+    return client.post("/billing/webhooks", data=body, content_type="application/json",
+                       HTTP_STRIPE_SIGNATURE=header)
+
+
+def test_a_signature_with_a_non_ascii_character_is_a_400(client, scenario):
+    payload = scenario.subscribe()
+    response = so.deliver(client, payload, header=f"t={int(time.time())},v1=é{'0' * 63}")
+    assert response.status_code == 400
+    assert not StripeWebhookEvent.objects.exists()
+    assert _state(scenario.account) == ("trial", "basic")
+
+
+def _signed_event_body(**changes) -> bytes:
+    return json.dumps(so.event("customer.subscription.updated", {"id": "sub_1"}) | changes,
+                      ).encode()
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"id": "evt_deep", "type": "invoice.paid", "data": {"object": '
+                 + b"[" * 100_000 + b"]" * 100_000 + b"}}", id="nested-100000-deep"),
+    pytest.param(_signed_event_body(id="evt_" + "x" * 300), id="id-of-304-characters"),
+    pytest.param(_signed_event_body(id="evt_\x00nul"), id="id-with-nul"),
+    pytest.param(_signed_event_body(type="invoice.\x00paid"), id="type-with-nul"),
+    pytest.param(_signed_event_body(data={"object": {"id": "sub_1", "note": "a\x00b"}}),
+                 id="nul-deep-in-the-object"),
+    pytest.param(_signed_event_body(data={"object": {"id": "sub_" + "9" * 300}}),
+                 id="object-id-of-304-characters"),
+    pytest.param(b'["not", "an", "event"]', id="a-list"),
+])
+def test_a_signed_but_malformed_event_is_a_400_and_kept_as_refused(client, scenario, body):
+    response = _deliver_raw(client, body)
+    assert response.status_code == 400
+    assert response.content.startswith(b"Malformed event")
+    refused = WebhookEventTrigger.objects.get()
+    assert (refused.valid, refused.processed) == (True, False)
+    assert refused.exception.startswith("refused: ")
+    assert refused.headers["Stripe-Signature"].startswith("t=")
+    assert not StripeWebhookEvent.objects.exists()
+    assert not StripeEvent.objects.exists()
+    assert _state(scenario.account) == ("trial", "basic")
+
+
+def test_an_unsigned_malformed_body_is_refused_without_a_record(client, scenario):
+    body = b"[" * 100_000
+    response = _deliver_raw(client, body, header=f"t={int(time.time())},v1={'0' * 64}")
+    assert response.status_code == 400
+    assert not WebhookEventTrigger.objects.exists()

@@ -104,3 +104,25 @@ def test_the_owner_still_reaches_every_page(merchant_client, business):
         if method == "get":
             response = merchant_client.get(reverse(f"businesses:{name}", args=[business.pk]))
             assert response.status_code == 200, name
+
+
+# --- The API token: revoking touches only the caller's own --------------------------------
+
+def test_revoking_a_token_revokes_only_the_caller_s(outsider_api_client, api_client, merchant,
+                                                    outsider):
+    from rest_framework.authtoken.models import Token
+
+    victim_token = Token.objects.get(user=merchant).key
+    response = outsider_api_client.delete(reverse("api-auth-token"))
+    assert response.status_code == 204
+    assert Token.objects.filter(user=merchant, key=victim_token).exists()
+    assert not Token.objects.filter(user=outsider).exists()
+    assert api_client.get("/api/v1/businesses").status_code == 200
+
+
+def test_a_stranger_cannot_revoke_any_token(client, api_client, merchant):
+    from rest_framework.authtoken.models import Token
+
+    response = client.delete(reverse("api-auth-token"))
+    assert response.status_code == 401
+    assert Token.objects.filter(user=merchant).exists()
