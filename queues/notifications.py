@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from businesses.models import Business, PlatformSettings, User
 from queues.models import (
@@ -45,10 +46,14 @@ from queues.models import (
 )
 from queues.services import REJOIN_WINDOW
 from queues.sms_backends import TEMPORARY, UNKNOWN, BaseSmsBackend, SmsError, get_backend
+from waitify.lib.breaker import redis_breaker
+from waitify.lib.cache import REDIS_FAULTS
 from waitify.lib.phones import has_allowed_prefix, mask_phone
 from waitify.lib.sms_text import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
 logger = logging.getLogger("waitify.sms")
+
+BROKER_FAULTS = (KombuOperationalError, *REDIS_FAULTS)
 
 EVENT_SMS = {
     "joined": SmsType.CONFIRMATION,
@@ -201,12 +206,18 @@ class _SendAfterCommit:
 
 
 def _publish(log_ids: list[str]) -> None:
+    """Hand the rows to the broker; when it is down they stay pending and the sweep
+    sends them once it is back (nothing here may fail a committed change)."""
     from queues.tasks import send_sms
 
+    if redis_breaker.is_open:  # Redis failed a moment ago: spare this request the timeout
+        logger.warning("Redis unavailable: %d SMS left to the sweep", len(log_ids))
+        return
     try:
         send_sms.delay(log_ids)
-    except Exception:
-        # The broker is down: the rows stay pending and the sweep sends them.
+    except Exception as exc:
+        if isinstance(exc, BROKER_FAULTS):
+            redis_breaker.trip()
         logger.exception("could not queue %d SMS; the sweep will", len(log_ids))
 
 
