@@ -149,6 +149,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0,
                                     "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Europe/Paris"
+# Workers write a heartbeat this often; /health calls the scheduler or the workers
+# "late" (degraded, still HTTP 200) once their last one is older than the threshold.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+HEARTBEAT_LATE_SECONDS = env.int("HEARTBEAT_LATE_SECONDS", default=60)
+# /health shows each dependency's detail to staff, or to a probe sending this token in
+# the X-Health-Token header; anyone else reads only up / degraded / down.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Every scheduled job of the platform is listed here, in one place. In the
 # embedded default `manage.py run_embedded` runs the same schedule in-process.
 CELERY_BEAT_SCHEDULE: dict = {
