@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions, permissions, serializers, throttling
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from waitify.lib.cache import REDIS_FAULTS
 from waitify.lib.errors import WaitifyError
+
+logger = logging.getLogger("waitify.api")
+
+
+def _dependency_down(exc: Exception) -> Response | None:
+    """The database or the broker not answering: a 503 the client may retry, not a 500."""
+    if not isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError,
+                            BrokerOperationalError, *REDIS_FAULTS)):
+        return None
+    logger.exception("API request failed: a dependency is down")
+    return Response({"code": 503, "error": "service_unavailable",
+                     "message": _("The service is briefly unavailable. "
+                                  "Please try again in a moment.")},
+                    status=503, headers={"Retry-After": "5"})
 
 
 def exception_handler(exc, context) -> Response | None:
     """Every error is JSON with a `code`, a machine `error` and a human `message`."""
+    if (unavailable := _dependency_down(exc)) is not None:
+        return unavailable
     if isinstance(exc, WaitifyError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):
