@@ -118,10 +118,13 @@ def test_the_api_answers_while_redis_is_down_its_limits_failing_open(
     joined = api.post(f"/api/v1/businesses/{queue.pk}/queue/walk-in", {"name": "Paul"},
                       content_type="application/json")
     called = api.post(f"/api/v1/businesses/{queue.pk}/queue/next")
+    served = api.put(f"/api/v1/businesses/{queue.pk}/queue/clients/{joined.json()['id']}/serve")
     listed = api.get(f"/api/v1/businesses/{queue.pk}/queue")
 
-    assert (joined.status_code, called.status_code, listed.status_code) == (201, 200, 200)
+    assert [answer.status_code for answer in (joined, called, served, listed)] == [
+        201, 200, 200, 200]
     assert called.json()["id"] == joined.json()["id"]
+    assert QueueEntry.objects.get(pk=joined.json()["id"]).status == EntryStatus.SERVED
 
 
 def test_an_unchanged_poll_goes_to_the_database_while_redis_is_down(
