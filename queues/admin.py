@@ -98,13 +98,13 @@ class SmsQuotaAlertAdmin(admin.ModelAdmin):
 class HeartbeatAdmin(admin.ModelAdmin):
     """Beat's sweep and each worker: when each was last seen, and which are late."""
 
-    list_display = ["name", "kind", "seen_at", "is_late"]
+    list_display = ["name", "kind", "seen_at", "on_time"]
     list_filter = ["kind"]
     readonly_fields = ["name", "kind", "seen_at"]
 
-    @admin.display(description=_("late"), boolean=True)
-    def is_late(self, beat: Heartbeat) -> bool:
-        return heartbeats.is_late(beat)
+    @admin.display(description=_("on time"), boolean=True)
+    def on_time(self, beat: Heartbeat) -> bool:
+        return not heartbeats.is_late(beat)
 
     def has_add_permission(self, request) -> bool:
         return False

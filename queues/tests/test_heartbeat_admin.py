@@ -23,6 +23,7 @@ def staff_client(client, db):
 def test_the_heartbeats_list_shows_which_process_is_late(staff_client, settings):
     now = timezone.now()
     heartbeat_record(kind=Heartbeat.Kind.SCHEDULER, name=SCHEDULER, now=now)
+    heartbeat_record(kind=Heartbeat.Kind.WORKER, name="worker:celery@web-1", now=now)
     heartbeat_record(kind=Heartbeat.Kind.WORKER, name="worker:celery@gone",
                      now=now - timedelta(seconds=settings.HEARTBEAT_LATE_SECONDS + 1))
 
@@ -31,11 +32,11 @@ def test_the_heartbeats_list_shows_which_process_is_late(staff_client, settings)
 
     assert response.status_code == 200
     rows = {beat.name: beat for beat in response.context["cl"].result_list}
-    assert set(rows) == {"scheduler", "worker:celery@gone"}
+    assert set(rows) == {"scheduler", "worker:celery@web-1", "worker:celery@gone"}
     html = response.content.decode()
-    assert html.count('alt="True"') == 1  # the scheduler is on time
+    assert "On time" in html
+    assert html.count('alt="True"') == 2  # the scheduler and web-1 are on time
     assert html.count('alt="False"') == 1
-    assert "worker:celery@gone" in html
 
 
 def test_a_merchant_cannot_open_the_heartbeats(merchant_client):
