@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from businesses import services as business_services
 from businesses.models import Plan, User
 from waitify import celery_app
+from waitify.lib.breaker import redis_breaker
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -43,6 +44,7 @@ def _test_settings():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    redis_breaker.reset()  # a Redis fault seen by one test must not skip Redis in the next
     cache.clear()
     yield
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from queues.models import QueueEntry, SmsLog, SmsOptOut, SmsQuotaAlert
+from queues import heartbeats
+from queues.models import Heartbeat, QueueEntry, SmsLog, SmsOptOut, SmsQuotaAlert, SmsStatus
 from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
 
 
@@ -51,6 +53,13 @@ class SmsLogAdmin(admin.ModelAdmin):
     def masked_phone(self, log: SmsLog) -> str:
         return mask_phone(log.phone)
 
+    def changelist_view(self, request, extra_context=None):
+        # A send interrupted after the hand-off to the provider may or may not have
+        # gone out: staff see how many, above the list (admin/queues/smslog/change_list.html).
+        extra_context = {**(extra_context or {}),
+                         "unknown_count": SmsLog.objects.filter(status=SmsStatus.UNKNOWN).count()}
+        return super().changelist_view(request, extra_context)
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -82,4 +91,23 @@ class SmsQuotaAlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in SmsQuotaAlert._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    """Beat's sweep and each worker: when each was last seen, and which are late."""
+
+    list_display = ["name", "kind", "seen_at", "on_time"]
+    list_filter = ["kind"]
+    readonly_fields = ["name", "kind", "seen_at"]
+
+    @admin.display(description=_("on time"), boolean=True)
+    def on_time(self, beat: Heartbeat) -> bool:
+        return not heartbeats.is_late(beat)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -7,9 +7,10 @@ class QueuesConfig(AppConfig):
     verbose_name = _("Queues")
 
     def ready(self) -> None:
+        from celery.signals import worker_ready, worker_shutdown
         from django.core.signals import request_finished, request_started
 
-        from queues import notifications
+        from queues import heartbeats, notifications
         from queues.events import queue_event
 
         # The SMS outbox row is written in the transaction of the queue change;
@@ -19,3 +20,7 @@ class QueuesConfig(AppConfig):
                                 dispatch_uid="queues.sms.hold")
         request_finished.connect(notifications.sms_publish_after_response,
                                  dispatch_uid="queues.sms.publish")
+        # Each Celery worker records that it is alive (shown by /health and the admin).
+        worker_ready.connect(heartbeats.start_worker_heartbeat, dispatch_uid="queues.heartbeat")
+        worker_shutdown.connect(heartbeats.stop_worker_heartbeat,
+                                dispatch_uid="queues.heartbeat.stop")

@@ -217,6 +217,9 @@ class SmsLog(models.Model):
     # Set by the task that holds the row while it talks to the provider; a
     # claim older than the lease means that worker died mid-send.
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # Written (and committed) just before the provider is called: a claim that died
+    # without it never reached the provider and is safe to send again.
+    handed_at = models.DateTimeField(_("handed to the provider at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -289,3 +292,28 @@ class SmsQuotaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.month:%Y-%m} {self.threshold}%"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a background process, read by /health and the admin.
+
+    "scheduler": the call timeout sweep that beat schedules every few seconds
+    (written by the sweep itself, so it also stops when no worker runs it);
+    "worker:<hostname>": each Celery worker, every WORKER_HEARTBEAT_SECONDS.
+    """
+
+    class Kind(models.TextChoices):
+        SCHEDULER = "scheduler", _("scheduler")
+        WORKER = "worker", _("worker")
+
+    name = models.CharField(_("process"), max_length=200, primary_key=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from businesses.models import Business, PlatformSettings, User
 from queues.models import (
@@ -45,10 +46,14 @@ from queues.models import (
 )
 from queues.services import REJOIN_WINDOW
 from queues.sms_backends import TEMPORARY, UNKNOWN, BaseSmsBackend, SmsError, get_backend
+from waitify.lib.breaker import redis_breaker
+from waitify.lib.cache import REDIS_FAULTS
 from waitify.lib.phones import has_allowed_prefix, mask_phone
 from waitify.lib.sms_text import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
 logger = logging.getLogger("waitify.sms")
+
+BROKER_FAULTS = (KombuOperationalError, *REDIS_FAULTS)
 
 EVENT_SMS = {
     "joined": SmsType.CONFIRMATION,
@@ -201,12 +206,18 @@ class _SendAfterCommit:
 
 
 def _publish(log_ids: list[str]) -> None:
+    """Hand the rows to the broker; when it is down they stay pending and the sweep
+    sends them once it is back (nothing here may fail a committed change)."""
     from queues.tasks import send_sms
 
+    if redis_breaker.is_open:  # Redis failed a moment ago: spare this request the timeout
+        logger.warning("Redis unavailable: %d SMS left to the sweep", len(log_ids))
+        return
     try:
         send_sms.delay(log_ids)
-    except Exception:
-        # The broker is down: the rows stay pending and the sweep sends them.
+    except Exception as exc:
+        if isinstance(exc, BROKER_FAULTS):
+            redis_breaker.trip()
         logger.exception("could not queue %d SMS; the sweep will", len(log_ids))
 
 
@@ -283,8 +294,21 @@ def _claim(log_id, now: datetime) -> bool:
     return bool(
         SmsLog.objects.filter(pk=log_id, status=SmsStatus.PENDING, claimed_at__isnull=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+        .update(claimed_at=now, handed_at=None, attempts=F("attempts") + 1, updated_at=now)
     )
+
+
+def _hand_off(log: SmsLog, claimed_at: datetime) -> bool:
+    """Record, in its own commit, that the provider is about to get the message.
+
+    The line between "safe to send again" and "may have gone out": a claim that
+    died before it is retried by the sweep; one that died after it is settled
+    "unknown". False when the claim is no longer ours (the sweep released it).
+    """
+    now = timezone.now()
+    return bool(SmsLog.objects.filter(pk=log.pk, claimed_at=claimed_at,
+                                      status=SmsStatus.PENDING)
+                .update(handed_at=now, updated_at=now))
 
 
 def _over_the_hourly_cap(cap: int) -> Exists | Value:
@@ -330,6 +354,8 @@ def sms_send_one(*, log_id, backend: BaseSmsBackend) -> SmsLog | None:
                        log.business_id, log.type, mask_phone(log.phone))
         return _settle(log, claimed_at, status=SmsStatus.SUPPRESSED, last_error=reason,
                        next_attempt_at=None)
+    if not _hand_off(log, claimed_at):
+        return None
     try:
         result = backend.send(phone=log.phone, text=log.text)
     except SmsError as error:
@@ -403,23 +429,32 @@ def sms_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
     now = now or timezone.now()
     lease = timedelta(seconds=settings.SMS_CLAIM_LEASE_SECONDS)
-    lost = SmsLog.objects.filter(status=SmsStatus.PENDING, claimed_at__lt=now - lease).update(
+    cutoff = now - SWEEP_GRACE
+    expired = SmsLog.objects.filter(status=SmsStatus.PENDING, claimed_at__lt=now - lease)
+    # Died before the hand-off: the provider never had it, so it can go again.
+    expired.filter(handed_at__isnull=True, attempts__gte=settings.SMS_MAX_ATTEMPTS).update(
+        status=SmsStatus.FAILED, updated_at=now,
+        last_error="The worker stopped before the send, too many times.")
+    retried = expired.filter(handed_at__isnull=True).update(
+        claimed_at=None, next_attempt_at=cutoff, updated_at=now)
+    # Died after it: the message may have left; never sent twice. Delivery reports
+    # (when configured) still settle it if the provider answered with an id.
+    lost = expired.filter(handed_at__isnull=False).update(
         status=SmsStatus.UNKNOWN, updated_at=now,
         last_error="The worker stopped during the send: it may or may not have gone out.",
     )
     # A fresh row (no attempt yet: next_attempt_at is NULL, "due now") is due
     # by its creation time, so that web and worker clocks need not agree.
-    cutoff = now - SWEEP_GRACE
     due = [str(pk) for pk in SmsLog.objects.filter(
         Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True, created_at__lte=cutoff),
         status=SmsStatus.PENDING, claimed_at__isnull=True,
     ).order_by("created_at").values_list("pk", flat=True)[:1000]]
     for start in range(0, len(due), 50):
         send_sms.delay(due[start:start + 50])
-    if lost or due:
-        logger.warning("sms sweep: %d lost mid-send (now unknown), %d queued again", lost,
-                       len(due))
-    return {"lost": lost, "queued": len(due)}
+    if lost or retried or due:
+        logger.warning("sms sweep: %d lost mid-send (now unknown), %d claims that never "
+                       "reached the provider released, %d queued", lost, retried, len(due))
+    return {"lost": lost, "retried": retried, "queued": len(due)}
 
 
 def sms_sync_opt_outs(*, backend: BaseSmsBackend | None = None) -> int:

@@ -135,8 +135,11 @@ def _changed(state: QueueState, event: str, business: Business,
     state.save(update_fields=["version", "service_day", "last_ticket", "next_sort_key",
                               "service_estimate_seconds", "served_samples", "updated_at"])
     version, business_id = state.version, state.business_id
+    # robust: the change is committed; a cache that fails now must not turn it into
+    # an error (the polls read the database until the next change sets the version).
     transaction.on_commit(
-        lambda: cache.set(VERSION_CACHE_KEY.format(business_id), version, timeout=None)
+        lambda: cache.set(VERSION_CACHE_KEY.format(business_id), version, timeout=None),
+        robust=True,
     )
     queue_event.send(sender=QueueEntry, event=event, entry=entry, business=business)
     if entry is not None:

@@ -1,11 +1,14 @@
 from celery import shared_task
 
-from queues import notifications, services
+from queues import heartbeats, notifications, services
+from queues.models import Heartbeat
 
 
 @shared_task(name="queues.expire_overdue_calls", ignore_result=True)
 def expire_overdue_calls() -> int:
-    """Beat runs this every few seconds; safe to overlap (see services.entry_expire)."""
+    """Beat runs this every few seconds; safe to overlap (see services.entry_expire).
+    It is also the scheduler's heartbeat: when beat or every worker stops, it goes late."""
+    heartbeats.heartbeat_record(kind=Heartbeat.Kind.SCHEDULER, name=heartbeats.SCHEDULER)
     return services.queue_expire_overdue()
 
 

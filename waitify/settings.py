@@ -113,12 +113,17 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # --- Cache and background work ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_CACHE_TIMEOUT = env.float("REDIS_CACHE_TIMEOUT_SECONDS", default=0.05)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # Fails open: a Redis fault is logged and answered as an empty cache would.
+            "BACKEND": "waitify.lib.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            # Redis answers in well under a millisecond; a frozen one must cost a
+            # request tens of milliseconds, not seconds (then the breaker skips it).
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": REDIS_CACHE_TIMEOUT,
+                        "SOCKET_TIMEOUT": REDIS_CACHE_TIMEOUT},
         }
     }
 else:
@@ -142,7 +147,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The web process publishes after its response is sent and falls back to the SMS
+# sweep: one quick retry, not Celery's default of three.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Europe/Paris"
+# Workers write a heartbeat this often; /health calls the scheduler or the workers
+# "late" (degraded, still HTTP 200) once their last one is older than the threshold.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+HEARTBEAT_LATE_SECONDS = env.int("HEARTBEAT_LATE_SECONDS", default=60)
+# /health shows each dependency's detail to staff, or to a probe sending this token in
+# the X-Health-Token header; anyone else reads only up / degraded / down.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 # Every scheduled job of the platform is listed here, in one place. In the
 # embedded default `manage.py run_embedded` runs the same schedule in-process.
 CELERY_BEAT_SCHEDULE: dict = {

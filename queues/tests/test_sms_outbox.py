@@ -254,7 +254,7 @@ def test_a_broker_outage_at_commit_loses_nothing_and_blocks_nothing(
     assert entry.status == EntryStatus.WAITING
     assert SmsLog.objects.get().status == SmsStatus.PENDING
     with time_machine.travel(timezone.now() + timedelta(seconds=30)):
-        assert notifications.sms_sweep() == {"lost": 0, "queued": 1}
+        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 1}
     assert SmsLog.objects.get().status == SmsStatus.SENT and len(sms_outbox) == 1
 
 
@@ -313,7 +313,7 @@ def test_an_unknown_outcome_is_never_retried(queue):
     backend = FailingBackend(UNKNOWN, "Read timeout")
     notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
-        assert notifications.sms_sweep() == {"lost": 0, "queued": 0}
+        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
         notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
     log.refresh_from_db()
     assert (log.status, log.attempts, backend.calls) == (SmsStatus.UNKNOWN, 1, 1)
@@ -330,16 +330,61 @@ def test_a_crashing_backend_counts_as_unknown(queue):
 # --- The sweep -----------------------------------------------------------------------------------
 
 
-def test_the_sweep_settles_a_send_whose_worker_died_as_unknown(queue, settings, sms_outbox):
+def test_the_sweep_settles_a_send_whose_worker_died_after_the_hand_off_as_unknown(
+        queue, settings, sms_outbox):
     settings.SMS_CLAIM_LEASE_SECONDS = 60
     entry = join(queue)
     log = logs(entry)[SmsType.CONFIRMATION]
-    assert notifications._claim(log.pk, timezone.now())  # the worker then died
-    assert notifications.sms_sweep() == {"lost": 0, "queued": 0}  # still within its lease
+    claimed_at = timezone.now()
+    assert notifications._claim(log.pk, claimed_at)
+    assert notifications._hand_off(log, claimed_at)  # the worker then died
+    # still within its lease
+    assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        assert notifications.sms_sweep() == {"lost": 1, "queued": 0}
+        assert notifications.sms_sweep() == {"lost": 1, "retried": 0, "queued": 0}
     log.refresh_from_db()
     assert log.status == SmsStatus.UNKNOWN and sms_outbox == []
+
+
+def test_a_claim_that_died_before_the_hand_off_is_sent_again_once(
+        queue, settings, sms_outbox):
+    settings.SMS_CLAIM_LEASE_SECONDS = 60
+    entry = join(queue, "06 12 34 56 78")
+    log = logs(entry)[SmsType.CONFIRMATION]
+    assert notifications._claim(log.pk, timezone.now())  # the worker then died
+    assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert notifications.sms_sweep() == {"lost": 0, "retried": 1, "queued": 1}
+        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+    log.refresh_from_db()
+    assert (log.status, log.attempts) == (SmsStatus.SENT, 2)
+    assert log.handed_at is not None
+    assert [message.phone for message in sms_outbox] == ["+33612345678"]
+
+
+def test_the_hand_off_is_committed_before_the_provider_is_called(queue):
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    backend = LocmemBackend()
+    seen_by_the_provider = []
+
+    def send(**kwargs):
+        seen_by_the_provider.append(SmsLog.objects.get(pk=log.pk).handed_at)
+        return LocmemBackend.send(backend, **kwargs)
+
+    with mock.patch.object(backend, "send", side_effect=send):
+        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    assert seen_by_the_provider[0] is not None
+
+
+def test_a_claim_released_by_the_sweep_is_not_handed_to_the_provider(queue):
+    entry = join(queue)
+    log = logs(entry)[SmsType.CONFIRMATION]
+    claimed_at = timezone.now()
+    assert notifications._claim(log.pk, claimed_at)
+    SmsLog.objects.filter(pk=log.pk).update(claimed_at=None)  # what the sweep does
+
+    assert notifications._hand_off(log, claimed_at) is False
 
 
 def test_a_slow_send_that_went_out_after_all_is_recorded_sent(queue, settings):
@@ -360,7 +405,7 @@ def test_a_slow_send_that_went_out_after_all_is_recorded_sent(queue, settings):
 def test_the_sweep_leaves_fresh_rows_to_their_on_commit_task(queue):
     join(queue)
     with mock.patch.object(tasks.send_sms, "delay") as delay:
-        assert notifications.sms_sweep() == {"lost": 0, "queued": 0}
+        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     delay.assert_not_called()
 
 

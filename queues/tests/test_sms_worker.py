@@ -5,6 +5,9 @@
 2. A worker *process* killed with SIGKILL while the provider holds the
    message: after a restart and the periodic recovery the message has gone
    out once, and its row is settled (unknown), never left pending.
+3. A worker process killed after its claim but before the hand-off to the
+   provider: the message goes out once after the restart; meanwhile /health
+   reports the dead worker.
 
 The broker is a Redis database of its own (db 8; the cache's database is
 flushed between tests). Both need PostgreSQL (other connections must see
@@ -17,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +37,7 @@ from kombu import pools as kombu_pools
 from businesses import services as business_services
 from conftest import make_merchant
 from queues import services
-from queues.models import SmsLog, SmsStatus, SmsType
+from queues.models import Heartbeat, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.tests import sms_fakes
 from queues.tests.factories import open_queue
 from waitify.celery import app as celery_app
@@ -204,5 +208,86 @@ def test_a_worker_killed_mid_send_sends_at_most_once_and_never_stays_pending(tmp
     log.refresh_from_db()
     assert len(sms_fakes.sends(tmp_path)) == 1, "sent more than once"
     assert log.status == SmsStatus.UNKNOWN and log.attempts == 1
+    assert log.handed_at is not None
     assert "worker stopped" in log.last_error
     assert not SmsLog.objects.filter(status=SmsStatus.PENDING).exists()
+
+
+class TableLock:
+    """Holds a table locked from a connection of its own until released.
+
+    ACCESS EXCLUSIVE blocks even plain reads: a worker that reads the opt-outs
+    after claiming a row (before the hand-off) waits there, where the test
+    kills it. The SQL is the point here: the ORM cannot block a SELECT.
+    """
+
+    def __init__(self, model) -> None:
+        self.table = model._meta.db_table
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self) -> TableLock:
+        self.thread.start()
+        assert self.locked.wait(10), "could not lock the table"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release.set()
+        self.thread.join(10)
+
+    def _hold(self) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {connection.ops.quote_name(self.table)} "
+                               "IN ACCESS EXCLUSIVE MODE")
+                self.locked.set()
+                self.release.wait(60)
+        finally:
+            connection.close()
+
+
+def test_a_worker_killed_before_the_hand_off_sends_once_after_restart(tmp_path, client,
+                                                                         settings):
+    settings.HEARTBEAT_LATE_SECONDS = 2
+    settings.HEALTH_TOKEN = "probe-token"  # noqa: S105 - a test value
+    queue = new_queue("before@example.fr")
+    with real_broker(BROKER_DB) as (broker_url, task_queue):
+        env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker_url,
+               "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_TASK_DEFAULT_QUEUE": task_queue,
+               "SMS_BACKEND": "queues.tests.sms_fakes.SlowFileBackend",
+               "SMS_FAKE_DIR": str(tmp_path), "SMS_FAKE_SLEEP": "0",
+               "CELERY_VISIBILITY_TIMEOUT": "2", "SMS_CLAIM_LEASE_SECONDS": "3",
+               "WORKER_HEARTBEAT_SECONDS": "0.5"}
+        workers = [WorkerProcess(env, tmp_path / "worker-1.log", task_queue)]
+        try:
+            wait_for(lambda: Heartbeat.objects.filter(kind=Heartbeat.Kind.WORKER).exists(),
+                     30, "the worker's heartbeat")
+            with TableLock(SmsOptOut):
+                entry = services.entry_join(business=queue, phone="06 12 34 56 78")
+                wait_for(lambda: SmsLog.objects.filter(entry=entry,
+                                                       claimed_at__isnull=False).exists(),
+                         30, "the worker to claim the SMS")
+                workers[0].kill()  # claimed, not yet handed to the provider
+            log = SmsLog.objects.get(entry=entry)
+            assert (log.status, log.handed_at, log.attempts) == (SmsStatus.PENDING, None, 1)
+            assert sms_fakes.sends(tmp_path) == []
+
+            time.sleep(settings.HEARTBEAT_LATE_SECONDS + 0.5)
+            health = client.get("/health", HTTP_X_HEALTH_TOKEN="probe-token").json()
+            assert health["status"] == "degraded"
+            assert health["services"]["workers"]["status"] == "late"
+
+            workers.append(WorkerProcess(env, tmp_path / "worker-2.log", task_queue))
+            time.sleep(3.5)  # past the lease
+            celery_app.send_task("queues.sms_sweep")  # what beat runs every 30 s
+            wait_for(lambda: SmsLog.objects.get(pk=log.pk).status != SmsStatus.PENDING, 30,
+                     "the sweep to send the row again")
+            assert client.get("/health", HTTP_X_HEALTH_TOKEN="probe-token").json()[
+                "services"]["workers"]["alive"] == 1
+        finally:
+            for worker in workers:
+                worker.stop()
+    log.refresh_from_db()
+    assert [line.split("\t")[0] for line in sms_fakes.sends(tmp_path)] == ["+33612345678"]
+    assert (log.status, log.attempts) == (SmsStatus.SENT, 2)
+    assert log.handed_at is not None

@@ -7,11 +7,14 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
@@ -19,12 +22,25 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from waitify.lib.api_parsers import RequestTooLarge
+from waitify.lib.cache import REDIS_FAULTS
 from waitify.lib.errors import WaitifyError
 from waitify.lib.throttles import AccountRateThrottle, AuthTokenThrottle, ClientRateThrottle
 
 __all__ = ["AccountRateThrottle", "AuthTokenThrottle", "ClientRateThrottle"]  # re-exported
 
 logger = logging.getLogger("waitify.api")
+
+
+def _dependency_down(exc: Exception) -> Response | None:
+    """The database or the broker not answering: a 503 the client may retry, not a 500."""
+    if not isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError,
+                            BrokerOperationalError, *REDIS_FAULTS)):
+        return None
+    logger.exception("API request failed: a dependency is down")
+    return Response({"code": 503, "error": "service_unavailable",
+                     "message": _("The service is briefly unavailable. "
+                                  "Please try again in a moment.")},
+                    status=503, headers={"Retry-After": "5"})
 
 
 def error_body(code: int, error: str, message: str) -> dict:
@@ -37,6 +53,8 @@ def exception_handler(exc, context) -> Response:
     Failures with an answer of their own are mapped before the last branch; what
     is left is a bug: logged with its traceback, answered with a JSON 500.
     """
+    if (unavailable := _dependency_down(exc)) is not None:
+        return unavailable
     if isinstance(exc, WaitifyError):
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, Http404):

@@ -109,7 +109,7 @@ def test_database_url_and_redis_url_switch_the_engines():
     assert values["database"] == "django.db.backends.postgresql"
     assert values["database_name"] == "waitify"
     assert values["conn_health_checks"] is True
-    assert values["cache"] == "django_redis.cache.RedisCache"
+    assert values["cache"] == "waitify.lib.cache.FailOpenRedisCache"
     assert values["broker"] == "redis://cache.internal:6379/0"
     assert values["eager"] is False
 

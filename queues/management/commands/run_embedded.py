@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
+from queues.heartbeats import WorkerHeartbeat
 from waitify.celery import app
 
 logger = logging.getLogger("waitify.embedded")
@@ -50,9 +51,12 @@ class Command(BaseCommand):
         stop = threading.Event()
         threading.Thread(target=run_schedule_forever, args=(stop,), daemon=True,
                          name="embedded-beat").start()
+        # Tasks run inline in this process: it is the worker, and says so to /health.
+        worker_heartbeat = WorkerHeartbeat("worker:embedded").start()
         self.stdout.write(f"Periodic jobs running in-process: "
                           f"{', '.join(settings.CELERY_BEAT_SCHEDULE)}")
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
             stop.set()
+            worker_heartbeat.stop()
