@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -317,7 +318,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def trial_days_left(self) -> int | None:
         if self.subscription_status != self.Status.TRIAL or not self.trial_ends_at:
             return None
-        return max(0, (self.trial_ends_at - timezone.now()).days)
+        # Counted up: a trial of 14 days shows 14 on the day it starts and 1 on its last day.
+        left = (self.trial_ends_at - timezone.now()).total_seconds()
+        return max(0, math.ceil(left / 86400))
 
 
 def new_qr_token() -> str:
