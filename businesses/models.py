@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from waitify.lib.tokens import looks_like_token
 
@@ -139,6 +140,15 @@ class PlatformSettings(models.Model):
         return DEFAULT_SERVICE_TIMES.get(business_type, DEFAULT_SERVICE_TIMES["other"])
 
 
+# The default plans' names in the reader's language, the same word on every page, in the
+# e-mails and in the admin; a plan staff add later shows its title.
+PLAN_LABELS = {
+    "basic": pgettext_lazy("plan name", "Basic"),
+    "pro": pgettext_lazy("plan name", "Pro"),
+    "enterprise": pgettext_lazy("plan name", "Enterprise"),
+}
+
+
 class Plan(TimestampedModel):
     class AnalyticsLevel(models.TextChoices):
         BASIC = "basic", _("Basic")
@@ -174,7 +184,11 @@ class Plan(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.title or self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return str(PLAN_LABELS.get(self.name) or self.title or self.name)
 
     @property
     def is_unlimited(self) -> bool:

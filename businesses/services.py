@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from businesses.defaults import DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
@@ -24,8 +25,11 @@ class PlanLimitReached(BusinessError):
     def __init__(self, plan: Plan) -> None:
         limit = plan.max_businesses
         super().__init__(
-            _("Your %(plan)s plan allows %(limit)s active business(es). "
-              "Upgrade your plan to add another one.") % {"plan": plan, "limit": limit},
+            ngettext("Your %(plan)s plan allows %(limit)s active business. "
+                     "Upgrade your plan to add another one.",
+                     "Your %(plan)s plan allows %(limit)s active businesses. "
+                     "Upgrade your plan to add another one.",
+                     limit) % {"plan": plan, "limit": limit},
             code=403, error="plan_limit_reached", status=403,
             extra={"plan": plan.name, "max_businesses": limit, "upgrade_url": "/billing/"},
         )
@@ -72,6 +76,15 @@ def account_has_room_for_business(*, user: User) -> bool:
     """Whether one more active business fits in the plan (a hint: the lock decides)."""
     active = Business.objects.filter(owner=user, is_active=True).count()
     return _plan_of(user).allows_businesses(active + 1)
+
+
+def plans_with_more_room(*, user: User) -> list[Plan]:
+    """The plans offered today that allow more active businesses than the account's."""
+    current = _plan_of(user)
+    if current.is_unlimited:
+        return []
+    return [plan for plan in Plan.objects.filter(is_active=True)
+            if plan.is_unlimited or plan.max_businesses > current.max_businesses]
 
 
 def _ensure_room_for_one_more(owner: User) -> None:
