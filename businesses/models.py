@@ -107,7 +107,7 @@ class PlatformSettings(models.Model):
     default_service_times = models.JSONField(
         _("default service time per business type (seconds)"), default=default_service_times
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("platform settings")
@@ -335,6 +335,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Counted up: a trial of 14 days shows 14 on the day it starts and 1 on its last day.
         left = (self.trial_ends_at - timezone.now()).total_seconds()
         return max(0, math.ceil(left / 86400))
+
+
+class StaffMember(User):
+    """Waitify's own people (`is_staff`), listed apart from the merchants in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
 
 
 def new_qr_token() -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -174,6 +174,20 @@ def account_set_language(*, user: User, language: str | None) -> None:
         return
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+def account_suspend(*, account: User) -> bool:
+    """Staff stop an account: it can no longer sign in (its sessions and API tokens stop
+    working) and its queues take no one. Kept apart from the billing state on purpose:
+    no payment event lifts a suspension decided by staff. False if it already was."""
+    return bool(User.objects.filter(pk=account.pk, is_active=True)
+                .update(is_active=False, updated_at=timezone.now()))
+
+
+def account_reactivate(*, account: User) -> bool:
+    """Lift a staff suspension (a suspension for unpaid invoices ends with the payment)."""
+    return bool(User.objects.filter(pk=account.pk, is_active=False)
+                .update(is_active=True, updated_at=timezone.now()))
 
 
 def remember_language_at_login(sender, request, user: User, **kwargs) -> None:

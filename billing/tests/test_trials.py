@@ -53,7 +53,7 @@ def test_the_dashboard_calls_the_merchant_to_subscribe(client, ended_trial):
     html = client.get(reverse("queues:overview")).content.decode()
     assert 'data-status="read_only"' in html
     assert "Votre essai gratuit est terminé" in html
-    assert f'href="{reverse("billing:page")}">Choisir un forfait' in html
+    assert f'href="{reverse("billing:page")}">Choisir une formule' in html
 
 
 def test_extending_a_trial_reopens_a_read_only_trial_account(ended_trial):
