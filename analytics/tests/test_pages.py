@@ -104,11 +104,13 @@ def test_the_dashboard_query_count_is_the_same_for_7_and_30_days(merchant_client
 
 
 def test_the_csv_export_has_one_line_per_day(merchant_client, history):
-    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]))
+    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]),
+                                   HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
+    assert response.content.startswith(b"date,registered,served,")
     lines = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(lines) == 2
     last = lines[-1]
@@ -116,6 +118,29 @@ def test_the_csv_export_has_one_line_per_day(merchant_client, history):
     assert (last["registered"], last["served"], last["average_wait_minutes"]) == ("12", "10",
                                                                                    "7.5")
     assert (last["busiest_window_start"], last["revenue_lost_euros"]) == ("09:15", "25.00")
+
+
+def test_a_french_merchant_gets_a_csv_that_french_excel_opens_in_columns(merchant_client,
+                                                                        history):
+    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]),
+                                   HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = response.content
+    assert body.startswith(b"\xef\xbb\xbfDate;Inscrits;Servis;Tours manqu\xc3\xa9s;")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+    header, older, last = rows
+    assert header[5:7] == ["Taux d'abandon (%)", "Attente moyenne (min)"]
+    assert header[-1] == "Chiffre d'affaires perdu (€)"
+    yesterday = local_today() - timedelta(days=1)
+    assert last[0] == yesterday.strftime("%d/%m/%Y")
+    day = dict(zip(header, last, strict=True))
+    assert (day["Inscrits"], day["Attente moyenne (min)"], day["Écart d'estimation (min)"],
+            day["Heure la plus chargée, de"], day["Chiffre d'affaires perdu (€)"]) \
+        == ("12", "7,5", "2,4", "09:15", "25,00")
+    assert older[header.index("Attente moyenne (min)")] == "22,0"
+    assert body.endswith(b"\r\n")
 
 
 def test_the_comparison_page_lists_every_business(merchant_client, merchant, history):
