@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
+from analytics import charts
 from analytics.days import local_today
+from analytics.selectors import DayPoint
 from analytics.tests.factories import hours, make_business, stat
 from conftest import make_merchant
 from queues import services as queue_services
@@ -194,3 +199,24 @@ def test_the_average_basket_is_a_business_setting_in_euros(merchant_client, busi
     assert response.status_code == 302, response.context["form"].errors
     business.refresh_from_db()
     assert business.average_basket_cents == 1250
+
+
+@pytest.mark.parametrize(("language", "shown"), [
+    ("fr", "27 nov. – 3 déc. 2026"),
+    ("en", "27 Nov – 3 Dec 2026"),
+])
+def test_the_period_is_written_with_the_languages_month_abbreviations(merchant_client,
+                                                                      business, language,
+                                                                      shown):
+    with time_machine.travel(datetime(2026, 12, 4, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))):
+        html = merchant_client.get(reverse("analytics:comparison"), {"period": "last_7_days"},
+                                   HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'<span class="subtle">{shown}</span>' in html
+
+
+def test_the_chart_days_use_french_month_abbreviations():
+    with translation.override("fr"):
+        names = charts._day_names([DayPoint(day=date(2026, 11, 27), stat=None),
+                                   DayPoint(day=date(2026, 7, 1), stat=None)])
+    assert names == ["ven 27 nov.", "mer 1 juil."]
