@@ -162,7 +162,7 @@ class Plan(TimestampedModel):
     )
     sms_quota_monthly = models.PositiveIntegerField(_("SMS included per month"))
     analytics_level = models.CharField(
-        _("analytics"), max_length=16, choices=AnalyticsLevel.choices,
+        _("statistics"), max_length=16, choices=AnalyticsLevel.choices,
         default=AnalyticsLevel.BASIC,
     )
     api_access = models.BooleanField(_("API access"), default=False)

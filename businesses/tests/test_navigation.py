@@ -47,3 +47,17 @@ def test_the_login_page_marks_log_in(client, db):
 def test_a_page_outside_the_menu_marks_nothing(client, db):
     html = client.get("/no-such-page/", **ENGLISH).content.decode()
     assert current_menu_entries(html) == []
+
+
+@pytest.mark.parametrize(("language", "word", "other_word"), [
+    ("en", "Statistics", "Analytics"),
+    ("fr", "Statistiques", "Analytique"),
+])
+def test_statistics_are_called_by_one_name_on_every_page(merchant_client, business, language,
+                                                         word, other_word):
+    pages = [reverse("queues:overview"), reverse("businesses:detail", args=[business.pk]),
+             reverse("analytics:business", args=[business.pk]), reverse("billing:page")]
+    for url in pages:
+        html = merchant_client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert word in html, url
+        assert other_word not in html, url
