@@ -22,7 +22,6 @@ SECTIONS_BY_VIEW = {
     "account_reauthenticate": "account",
     "socialaccount_connections": "account",
     "account_login": "login",
-    "account_signup": "signup",
 }
 SECTIONS_BY_APP = {"billing": "billing", "businesses": "businesses", "analytics": "statistics"}
 
