@@ -1,12 +1,11 @@
 """Real-browser look at the pages whose words and layout changed: the plan-limit page, the
-sign-up page and the staff's admin, in French and English, on a phone and a desktop."""
+sign-up page, in French and English, on a phone and a desktop."""
 
 from __future__ import annotations
 
 import pytest
 
 from businesses import services as business_services
-from businesses.models import User
 from conftest import DESKTOP, PHONE, make_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,22 +54,3 @@ def test_the_sign_up_page_reads_well(open_page, screenshot, language, device, vi
     assert page.get_by_role("button", name=button).is_visible()
     assert fits_the_screen(page)
     screenshot(page, f"signup-{language}-{device}")
-
-
-def test_the_admin_in_french(open_page, screenshot):
-    business_services.ensure_default_plans()
-    staff = User.objects.create_superuser("staff@waitify.fr", "pw")
-    make_merchant("owner@example.fr", plan="pro", first_name="Marie", last_name="Martin")
-    page = open_page(language="fr", user=staff)
-
-    page.goto("/admin/")
-    assert page.locator("#site-name").inner_text() == "Administration Waitify"
-    screenshot(page, "admin-index-fr-desktop")
-
-    page.goto("/admin/businesses/user/")
-    page.locator("select[name=action]").select_option("change_plan")
-    screenshot(page, "admin-merchants-fr-desktop")
-
-    page.goto("/admin/businesses/plan/")
-    assert page.get_by_text("19,00\u00a0€").is_visible()
-    screenshot(page, "admin-plans-fr-desktop")
