@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
-    verbose_name = _("Analytics")
+    verbose_name = _("Statistics")

@@ -155,7 +155,9 @@ def _day_labels(days: Sequence[DayPoint]) -> list[str]:
 
 
 def _day_names(days: Sequence[DayPoint]) -> list[str]:
-    return [formats.date_format(point.day, "D j M") for point in days]
+    # Translated format: French abbreviates months in lowercase with a period ("nov.").
+    day_format = pgettext("date format: weekday, day and short month", "D j M")
+    return [formats.date_format(point.day, day_format) for point in days]
 
 
 def served_per_day_chart(days: Sequence[DayPoint]) -> Chart:

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from analytics.models import DailyStat
 from businesses.models import Business, User
@@ -21,27 +22,63 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value) -> str:
+# The column titles of the spreadsheet a French merchant opens; the standard file keeps
+# the machine names above as its header.
+CSV_TITLES = {
+    "date": pgettext_lazy("CSV column", "Date"),
+    "registered": pgettext_lazy("CSV column", "Registered"),
+    "served": pgettext_lazy("CSV column", "Served"),
+    "missed": pgettext_lazy("CSV column", "Missed"),
+    "cancelled": pgettext_lazy("CSV column", "Cancelled"),
+    "abandonment_rate": pgettext_lazy("CSV column", "Abandonment rate (%)"),
+    "average_wait_minutes": pgettext_lazy("CSV column", "Average wait (min)"),
+    "average_service_seconds": pgettext_lazy("CSV column", "Average service time (s)"),
+    "estimate_error_minutes": pgettext_lazy("CSV column", "Estimate error (min)"),
+    "peak_hour": pgettext_lazy("CSV column", "Peak hour"),
+    "peak_queue_size": pgettext_lazy("CSV column", "Longest queue"),
+    "busiest_window_start": pgettext_lazy("CSV column", "Busiest hour from"),
+    "busiest_window_end": pgettext_lazy("CSV column", "Busiest hour until"),
+    "sms_sent": pgettext_lazy("CSV column", "SMS sent"),
+    "revenue_lost_euros": pgettext_lazy("CSV column", "Revenue lost (€)"),
+}
+
+
+def _cell(value, decimal_mark: str = ".") -> str:
     if value is None:
         return ""
     if hasattr(value, "strftime") and hasattr(value, "hour"):
         return value.strftime("%H:%M")
-    return str(value)
+    return str(value).replace(".", decimal_mark)
 
 
-def daily_history_csv(rows: Iterable[DailyStat]) -> str:
-    """One line per day, machine-readable: ISO dates, dot decimals, no thousands marks."""
+def daily_history_csv(rows: Iterable[DailyStat], *, for_french_excel: bool = False) -> str:
+    """One line per day.
+
+    The standard file is machine-readable: commas, ISO dates, dot decimals, no thousands
+    marks, English column names. French Excel reads a CSV with the system's list
+    separator and decimal mark and, without a byte order mark, as Windows-1252: for a
+    French merchant the file has a BOM, semicolons, decimal commas, French dates and
+    French column titles, so that it opens in columns with its accents intact.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    if for_french_excel:
+        out.write("\ufeff")
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([str(CSV_TITLES[column]) for column in CSV_COLUMNS])
+        mark, day_format = ",", "%d/%m/%Y"
+    else:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        mark, day_format = ".", "%Y-%m-%d"
     for row in rows:
         writer.writerow([
-            row.date.isoformat(), row.registered, row.served, row.missed, row.cancelled,
-            _cell(row.abandonment_rate), _cell(row.average_wait_minutes),
-            _cell(row.average_service_seconds), _cell(row.estimate_error_minutes),
-            _cell(row.peak_hour), row.peak_queue_size, _cell(row.busiest_window_start),
+            row.date.strftime(day_format), row.registered, row.served, row.missed,
+            row.cancelled, _cell(row.abandonment_rate, mark),
+            _cell(row.average_wait_minutes, mark), _cell(row.average_service_seconds, mark),
+            _cell(row.estimate_error_minutes, mark), _cell(row.peak_hour),
+            row.peak_queue_size, _cell(row.busiest_window_start),
             _cell(row.busiest_window_end), row.sms_sent,
-            f"{row.revenue_lost_cents / 100:.2f}",
+            f"{row.revenue_lost_cents / 100:.2f}".replace(".", mark),
         ])
     return out.getvalue()
 

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -66,7 +66,10 @@ def business_export_csv(request: HttpRequest, business_id) -> HttpResponse:
         return redirect("analytics:business", business_id=business.pk)
     rows = business.daily_stats.order_by("date")
     filename = f"waitify-{slugify(business.name) or 'business'}-daily.csv"
-    return _download(exports.daily_history_csv(rows), "text/csv; charset=utf-8", filename)
+    # The file follows the page's language: a French merchant opens it in French Excel.
+    french = translation.get_language().startswith("fr")
+    return _download(exports.daily_history_csv(rows, for_french_excel=french),
+                     "text/csv; charset=utf-8", filename)
 
 
 @login_required

@@ -3,18 +3,38 @@ records (the account admin gains billing columns), usage records, received event
 
 from __future__ import annotations
 
+from django import forms
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from billing import services
+from billing.errors import BillingError
 from billing.models import BillingAccount, StripeWebhookEvent, UsageRecord
 from businesses.admin import UserAdmin
-from businesses.models import User
+from businesses.models import Plan, User
+from waitify.lib.money import euros
 
 TRIAL_EXTENSION_DAYS = 14
+
+if not settings.STRIPE_ENABLED:
+    # Without Stripe keys dj-stripe's tables stay empty: its thirty-odd models would only
+    # bury the platform's own under "Stripe" on the admin's index.
+    for model in apps.get_app_config("djstripe").get_models():
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+class AccountActionForm(ActionForm):
+    """The action bar of the accounts list, with the plan "Change the plan" puts them on."""
+
+    plan = forms.ModelChoiceField(Plan.objects.filter(is_active=True), required=False,
+                                  label=_("plan"), empty_label=_("(plan for “Change the plan”)"))
 
 
 class UsageRecordInline(admin.TabularInline):
@@ -50,7 +70,8 @@ class AccountBillingAdmin(UserAdmin):
     list_display = [*UserAdmin.list_display[:5], "failed_payments", *UserAdmin.list_display[5:]]
     list_select_related = ["plan", "billing"]
     inlines = [*UserAdmin.inlines, BillingAccountInline, UsageRecordInline]
-    actions = ["extend_trial"]
+    action_form = AccountActionForm
+    actions = [*UserAdmin.actions, "change_plan", "extend_trial"]
 
     @admin.display(description=_("failed payments"), ordering="billing__failed_payment_count")
     def failed_payments(self, user: User) -> int:
@@ -68,6 +89,29 @@ class AccountBillingAdmin(UserAdmin):
             messages.SUCCESS)
 
 
+    @admin.action(description=_("Change the plan (chosen beside the action)"))
+    def change_plan(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        plan = AccountActionForm(request.POST).fields["plan"].clean(request.POST.get("plan"))
+        if plan is None:
+            self.message_user(request, _("Choose the plan beside the action first."),
+                              messages.WARNING)
+            return
+        changed = 0
+        for account in queryset:
+            try:
+                services.plan_assign(account=account, plan=plan)
+            except BillingError as error:
+                self.message_user(request, _("%(email)s: %(message)s") % {
+                    "email": account.email, "message": error.message}, messages.ERROR)
+            else:
+                changed += 1
+        if changed:
+            self.message_user(request, ngettext(
+                "%(count)s account moved to the %(plan)s plan.",
+                "%(count)s accounts moved to the %(plan)s plan.",
+                changed) % {"count": changed, "plan": plan}, messages.SUCCESS)
+
+
 admin.site.unregister(User)
 admin.site.register(User, AccountBillingAdmin)
 
@@ -75,13 +119,20 @@ admin.site.register(User, AccountBillingAdmin)
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
     list_display = ["account", "period", "plan", "active_businesses", "sms_used", "sms_included",
-                    "sms_overage", "overage_cost_cents", "total_cents", "invoicing", "status",
-                    "due_date"]
+                    "sms_overage", "overage_cost", "total", "invoicing", "status", "due_date"]
     list_filter = ["invoicing", "status", "period", "plan"]
     list_select_related = ["account", "plan"]
     search_fields = ["account__email", "stripe_invoice_item_id", "stripe_invoice_id"]
     date_hierarchy = "period"
     readonly_fields = [field.name for field in UsageRecord._meta.fields]
+
+    @admin.display(description=_("extra SMS cost"), ordering="overage_cost_cents")
+    def overage_cost(self, record: UsageRecord) -> str:
+        return euros(record.overage_cost_cents)
+
+    @admin.display(description=_("total"), ordering="total_cents")
+    def total(self, record: UsageRecord) -> str:
+        return euros(record.total_cents)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -236,6 +236,11 @@ def plan_refusal(*, plan: Plan, active_businesses: int) -> str:
     """Why the account cannot move to `plan` now ("" when it can)."""
     if not plan.stripe_price_id:
         return str(_("This plan cannot be subscribed to online yet."))
+    return too_many_businesses_for(plan=plan, active_businesses=active_businesses)
+
+
+def too_many_businesses_for(*, plan: Plan, active_businesses: int) -> str:
+    """Why `plan` cannot hold the account's active businesses ("" when it can)."""
     if not plan.allows_businesses(active_businesses):
         return ngettext(
             "You have %(active)s active businesses and this plan allows %(limit)s: "

@@ -329,6 +329,26 @@ def plan_ensure_fits(*, account: User, plan: Plan) -> None:
                                   "max_businesses": plan.max_businesses})
 
 
+def plan_assign(*, account: User, plan: Plan) -> User:
+    """Staff put an account on `plan` by hand (a deal agreed outside Stripe, or no online
+    billing). An account paying through Stripe changes plan there: its subscription
+    decides the plan, and the next sync would undo a change made here."""
+    with transaction.atomic():
+        account, billing = _lock_account(account.pk)
+        if billing.stripe_subscription_status in selectors.LIVE_SUBSCRIPTION_STATUSES:
+            raise BillingError(
+                _("This account pays through Stripe: its plan changes there, or from its "
+                  "billing page."),
+                code=409, error="plan_managed_by_stripe", status=409)
+        active = Business.objects.filter(owner=account, is_active=True).count()
+        refusal = selectors.too_many_businesses_for(plan=plan, active_businesses=active)
+        if refusal:
+            raise BillingError(refusal, code=409, error="plan_refused", status=409)
+        account.plan = plan
+        account.save(update_fields=["plan", "updated_at"])
+    return account
+
+
 def customer_ensure(*, account: User) -> str:
     """The account's Stripe customer id, created at Stripe on first need."""
     billing = billing_account_get(account=account)

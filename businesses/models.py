@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from waitify.lib.tokens import looks_like_token
 
@@ -105,7 +107,7 @@ class PlatformSettings(models.Model):
     default_service_times = models.JSONField(
         _("default service time per business type (seconds)"), default=default_service_times
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("platform settings")
@@ -138,6 +140,15 @@ class PlatformSettings(models.Model):
         return DEFAULT_SERVICE_TIMES.get(business_type, DEFAULT_SERVICE_TIMES["other"])
 
 
+# The default plans' names in the reader's language, the same word on every page, in the
+# e-mails and in the admin; a plan staff add later shows its title.
+PLAN_LABELS = {
+    "basic": pgettext_lazy("plan name", "Basic"),
+    "pro": pgettext_lazy("plan name", "Pro"),
+    "enterprise": pgettext_lazy("plan name", "Enterprise"),
+}
+
+
 class Plan(TimestampedModel):
     class AnalyticsLevel(models.TextChoices):
         BASIC = "basic", _("Basic")
@@ -151,7 +162,7 @@ class Plan(TimestampedModel):
     )
     sms_quota_monthly = models.PositiveIntegerField(_("SMS included per month"))
     analytics_level = models.CharField(
-        _("analytics"), max_length=16, choices=AnalyticsLevel.choices,
+        _("statistics"), max_length=16, choices=AnalyticsLevel.choices,
         default=AnalyticsLevel.BASIC,
     )
     api_access = models.BooleanField(_("API access"), default=False)
@@ -173,7 +184,11 @@ class Plan(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.title or self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return str(PLAN_LABELS.get(self.name) or self.title or self.name)
 
     @property
     def is_unlimited(self) -> bool:
@@ -317,7 +332,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def trial_days_left(self) -> int | None:
         if self.subscription_status != self.Status.TRIAL or not self.trial_ends_at:
             return None
-        return max(0, (self.trial_ends_at - timezone.now()).days)
+        # Counted up: a trial of 14 days shows 14 on the day it starts and 1 on its last day.
+        left = (self.trial_ends_at - timezone.now()).total_seconds()
+        return max(0, math.ceil(left / 86400))
+
+
+class StaffMember(User):
+    """Waitify's own people (`is_staff`), listed apart from the merchants in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
 
 
 def new_qr_token() -> str:

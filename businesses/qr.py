@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import math
 
 import qrcode
 import qrcode.image.svg
+from django.utils import translation
+from django.utils.translation import gettext as _
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -14,6 +17,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from businesses.models import Business
+
+# A PNG printed on A4 (or larger) by the merchant's own software must stay sharp: at
+# 1,000 px and more it is ≥ 300 dpi across 8 cm, and still crisp when stretched to a page.
+PNG_MIN_WIDTH = 1000
 
 
 def _qr(url: str) -> qrcode.QRCode:
@@ -24,8 +31,11 @@ def _qr(url: str) -> qrcode.QRCode:
 
 
 def qr_png(url: str) -> bytes:
+    code = _qr(url)
+    # Whole pixels per module keep the edges sharp; as many as reach the minimum width.
+    code.box_size = math.ceil(PNG_MIN_WIDTH / (code.modules_count + 2 * code.border))
     buffer = io.BytesIO()
-    _qr(url).make_image().save(buffer, format="PNG")
+    code.make_image().save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -36,6 +46,8 @@ def qr_svg(url: str) -> bytes:
 
 
 TITLE_FONT = "Helvetica-Bold"
+ADDRESS_FONT = "Courier-Bold"  # fixed width: l, I, 0 and O of the token stay apart
+QR_SIZE = 162 * mm
 
 
 def _printable(text: str) -> str:
@@ -47,10 +59,10 @@ def _printable(text: str) -> str:
 
 def _title_lines(text: str, width: float) -> tuple[list[str], int]:
     """The business name in the largest size that fits `width`, on up to three lines."""
-    for size in range(30, 17, -2):
+    for size in range(44, 23, -2):
         if stringWidth(text, TITLE_FONT, size) <= width:
             return [text], size
-    size = 18
+    size = 24
     lines: list[str] = []
     for line in simpleSplit(text, TITLE_FONT, size, width):
         # simpleSplit only breaks at spaces: cut a word that is wider than the page.
@@ -66,52 +78,79 @@ def _title_lines(text: str, width: float) -> tuple[list[str], int]:
     return lines, size
 
 
+def _fitting_size(text: str, font: str, largest: int, width: float) -> int:
+    size = largest
+    while size > 8 and stringWidth(text, font, size) > width:
+        size -= 1
+    return size
+
+
 def poster_pdf(business: Business) -> bytes:
-    """A4 poster for the shop door: name, big QR code, instructions in French."""
+    """A4 poster for the shop door, in the merchant's language: the name, a QR code as
+    large as the page allows, the address to type for those who cannot scan, three steps."""
+    with translation.override(business.owner.language):
+        return _poster_pdf(business)
+
+
+def _poster_pdf(business: Business) -> bytes:
     buffer = io.BytesIO()
     width, height = A4
     pdf = canvas.Canvas(buffer, pagesize=A4)
     pdf.setTitle(f"Waitify — {business.name}")
     pdf.setAuthor("Waitify")
-    ink, accent = HexColor("#1f2937"), HexColor("#0f766e")
+    ink, accent, muted = HexColor("#1f2937"), HexColor("#0f766e"), HexColor("#4b5563")
+    band = 46 * mm
 
     pdf.setFillColor(accent)
-    pdf.rect(0, height - 38 * mm, width, 38 * mm, stroke=0, fill=1)
+    pdf.rect(0, height - band, width, band, stroke=0, fill=1)
     pdf.setFillColor(HexColor("#ffffff"))
-    lines, size = _title_lines(_printable(business.name), width - 30 * mm)
+    lines, size = _title_lines(_printable(business.name), width - 24 * mm)
     pdf.setFont(TITLE_FONT, size)
     leading = size * 1.15
-    y = height - 19 * mm + (len(lines) - 1) * leading / 2 - size / 3  # centred in the band
+    y = height - band / 2 + (len(lines) - 1) * leading / 2 - size / 3  # centred in the band
     for line in lines:
         pdf.drawCentredString(width / 2, y, line)
         y -= leading
 
     pdf.setFillColor(ink)
-    pdf.setFont("Helvetica-Bold", 26)
-    pdf.drawCentredString(width / 2, height - 58 * mm, "Ne faites plus la queue !")
-    pdf.setFont("Helvetica", 16)
-    pdf.drawCentredString(width / 2, height - 68 * mm,
-                          "Scannez ce code avec l'appareil photo de votre téléphone.")
+    headline = _("Skip the queue!")
+    pdf.setFont("Helvetica-Bold", _fitting_size(headline, "Helvetica-Bold", 30, width - 20 * mm))
+    pdf.drawCentredString(width / 2, height - band - 14 * mm, headline)
+    scan = _("Scan this code with your phone's camera.")
+    pdf.setFont("Helvetica", _fitting_size(scan, "Helvetica", 17, width - 20 * mm))
+    pdf.drawCentredString(width / 2, height - band - 23 * mm, scan)
 
-    size = 120 * mm
+    # The code's own white margin (4 modules) is part of the image: its dark square is a
+    # little smaller than QR_SIZE.
+    qr_top = height - band - 26 * mm
     image = ImageReader(io.BytesIO(qr_png(business.join_url)))
-    pdf.drawImage(image, (width - size) / 2, height - 75 * mm - size, size, size)
+    pdf.drawImage(image, (width - QR_SIZE) / 2, qr_top - QR_SIZE, QR_SIZE, QR_SIZE)
+
+    # For those who cannot scan: the address, large enough to read and type.
+    y = qr_top - QR_SIZE - 3 * mm
+    pdf.setFillColor(muted)
+    pdf.setFont("Helvetica", 12)
+    pdf.drawCentredString(width / 2, y, _("No camera? Type this address in your browser:"))
+    address = business.join_url
+    pdf.setFillColor(ink)
+    pdf.setFont(ADDRESS_FONT, _fitting_size(address, ADDRESS_FONT, 18, width - 20 * mm))
+    pdf.drawCentredString(width / 2, y - 9 * mm, address)
 
     steps = [
-        "1. Scannez le code et laissez votre numéro de téléphone.",
-        "2. Promenez-vous : un SMS vous prévient quand votre tour approche.",
-        "3. Revenez quand c'est votre tour.",
+        _("1. Scan the code and leave your phone number."),
+        _("2. Go about your day: a text message tells you when your turn is near."),
+        _("3. Come back when it is your turn."),
     ]
-    pdf.setFont("Helvetica", 14)
-    y = height - 85 * mm - size
+    step_size = min(_fitting_size(step, "Helvetica", 16, width - 40 * mm) for step in steps)
+    pdf.setFont("Helvetica", step_size)
+    y -= 22 * mm
     for step in steps:
-        pdf.drawString(35 * mm, y, step)
+        pdf.drawString(20 * mm, y, step)
         y -= 9 * mm
 
-    pdf.setFont("Helvetica", 10)
-    pdf.setFillColor(HexColor("#6b7280"))
-    pdf.drawCentredString(width / 2, 18 * mm, f"Ou ouvrez : {business.join_url}")
-    pdf.drawCentredString(width / 2, 12 * mm, "File d'attente virtuelle par Waitify")
+    pdf.setFont("Helvetica", 9)
+    pdf.setFillColor(muted)
+    pdf.drawCentredString(width / 2, 10 * mm, _("Virtual queue by Waitify"))
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

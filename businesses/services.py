@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework.authtoken.models import Token
 
 from businesses.defaults import DEFAULT_PLANS
@@ -25,8 +26,11 @@ class PlanLimitReached(BusinessError):
     def __init__(self, plan: Plan) -> None:
         limit = plan.max_businesses
         super().__init__(
-            _("Your %(plan)s plan allows %(limit)s active business(es). "
-              "Upgrade your plan to add another one.") % {"plan": plan, "limit": limit},
+            ngettext("Your %(plan)s plan allows %(limit)s active business. "
+                     "Upgrade your plan to add another one.",
+                     "Your %(plan)s plan allows %(limit)s active businesses. "
+                     "Upgrade your plan to add another one.",
+                     limit) % {"plan": plan, "limit": limit},
             code=403, error="plan_limit_reached", status=403,
             extra={"plan": plan.name, "max_businesses": limit, "upgrade_url": "/billing/"},
         )
@@ -73,6 +77,15 @@ def account_has_room_for_business(*, user: User) -> bool:
     """Whether one more active business fits in the plan (a hint: the lock decides)."""
     active = Business.objects.filter(owner=user, is_active=True).count()
     return _plan_of(user).allows_businesses(active + 1)
+
+
+def plans_with_more_room(*, user: User) -> list[Plan]:
+    """The plans offered today that allow more active businesses than the account's."""
+    current = _plan_of(user)
+    if current.is_unlimited:
+        return []
+    return [plan for plan in Plan.objects.filter(is_active=True)
+            if plan.is_unlimited or plan.max_businesses > current.max_businesses]
 
 
 def _ensure_room_for_one_more(owner: User) -> None:
@@ -162,6 +175,20 @@ def account_set_language(*, user: User, language: str | None) -> None:
         return
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+def account_suspend(*, account: User) -> bool:
+    """Staff stop an account: it can no longer sign in (its sessions and API tokens stop
+    working) and its queues take no one. Kept apart from the billing state on purpose:
+    no payment event lifts a suspension decided by staff. False if it already was."""
+    return bool(User.objects.filter(pk=account.pk, is_active=True)
+                .update(is_active=False, updated_at=timezone.now()))
+
+
+def account_reactivate(*, account: User) -> bool:
+    """Lift a staff suspension (a suspension for unpaid invoices ends with the payment)."""
+    return bool(User.objects.filter(pk=account.pk, is_active=False)
+                .update(is_active=True, updated_at=timezone.now()))
 
 
 def remember_language_at_login(sender, request, user: User, **kwargs) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -48,9 +49,11 @@ def business_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("“%(name)s” is ready. Print its QR code and open the "
                                         "queue.") % {"name": business.name})
             return redirect("businesses:detail", business_id=business.pk)
+    at_limit = not services.account_has_room_for_business(user=request.user)
     return render(request, "businesses/business_form.html", {
-        "form": form, "creating": True, "plan": request.user.plan,
-        "at_limit": not services.account_has_room_for_business(user=request.user),
+        "form": form, "creating": True, "plan": request.user.plan, "at_limit": at_limit,
+        "bigger_plans": services.plans_with_more_room(user=request.user) if at_limit else [],
+        "stripe_enabled": settings.STRIPE_ENABLED, "support_email": settings.SUPPORT_EMAIL,
     })
 
 

@@ -3,27 +3,15 @@ from django.utils.translation import gettext_lazy as _
 
 from queues import heartbeats
 from queues.models import Heartbeat, QueueEntry, SmsLog, SmsOptOut, SmsQuotaAlert, SmsStatus
+from waitify.lib.money import euros
 from waitify.lib.phones import InvalidPhone, mask_phone, normalize_phone
 
 
-@admin.register(QueueEntry)
-class QueueEntryAdmin(admin.ModelAdmin):
-    list_display = ["ticket_label", "business", "masked_phone", "customer_name", "status",
-                    "service_day", "created_at", "called_at", "served_at"]
-    list_filter = ["status", "service_day"]
-    list_select_related = ["business"]
-    search_fields = ["business__name", "customer_name", "phone"]
-    raw_id_fields = ["business"]
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in QueueEntry._meta.fields]
-
-    @admin.display(description="phone")
-    def masked_phone(self, entry: QueueEntry) -> str:
-        return mask_phone(entry.phone)
+class PhoneSearchMixin:
+    """Phones are stored as E.164: "06 12 34 56 78" or "0612345678", as a customer says
+    it on the phone, must find "+33612345678" too."""
 
     def get_search_results(self, request, queryset, search_term):
-        # Phones are stored as E.164: "06 12 34 56 78", as a customer says it on the
-        # phone, must find "+33612345678" too.
         results, may_have_duplicates = super().get_search_results(request, queryset,
                                                                    search_term)
         try:
@@ -32,14 +20,38 @@ class QueueEntryAdmin(admin.ModelAdmin):
             return results, may_have_duplicates
         return results | queryset.filter(phone=phone), may_have_duplicates
 
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    list_display = ["ticket_label", "business", "masked_phone", "customer_name", "status",
+                    "service_day", "created_at", "called_at", "served_at"]
+    list_filter = ["status", "service_day"]
+    list_select_related = ["business"]
+    search_fields = ["business__name", "customer_name", "phone"]
+    raw_id_fields = ["business"]
+    date_hierarchy = "created_at"
+    # The number shows masked like everywhere else, and the status link's secret not at
+    # all: whoever holds it can cancel the customer or let others pass.
+    exclude = ["phone", "secret"]
+    readonly_fields = ["masked_phone"] + [f.name for f in QueueEntry._meta.fields
+                                          if f.name not in ("phone", "secret")]
+
+    @admin.display(description=_("ticket"), ordering="ticket_number")
+    def ticket_label(self, entry: QueueEntry) -> str:
+        return entry.ticket_label
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, entry: QueueEntry) -> str:
+        return mask_phone(entry.phone)
+
     def has_add_permission(self, request) -> bool:
         return False
 
 
 @admin.register(SmsLog)
-class SmsLogAdmin(admin.ModelAdmin):
+class SmsLogAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = ["created_at", "business", "type", "status", "masked_phone", "segments",
-                    "cost_cents", "attempts", "sent_at", "last_error"]
+                    "cost", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "type", "created_at"]
     list_select_related = ["business"]
     search_fields = ["business__name", "provider_message_id"]
@@ -49,7 +61,7 @@ class SmsLogAdmin(admin.ModelAdmin):
     readonly_fields = ["masked_phone"] + [f.name for f in SmsLog._meta.fields
                                           if f.name != "phone"]
 
-    @admin.display(description="phone")
+    @admin.display(description=_("phone"))
     def masked_phone(self, log: SmsLog) -> str:
         return mask_phone(log.phone)
 
@@ -59,6 +71,9 @@ class SmsLogAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}),
                          "unknown_count": SmsLog.objects.filter(status=SmsStatus.UNKNOWN).count()}
         return super().changelist_view(request, extra_context)
+    @admin.display(description=_("cost"), ordering="cost_cents")
+    def cost(self, log: SmsLog) -> str:
+        return euros(log.cost_cents)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -68,14 +83,15 @@ class SmsLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmsOptOut)
-class SmsOptOutAdmin(admin.ModelAdmin):
+class SmsOptOutAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = ["masked_phone", "source", "created_at"]
     list_filter = ["source"]
-    # Staff look a number up (exact E.164) or add one a customer asked for by phone.
+    # Staff look a number up (as typed, see PhoneSearchMixin) or add one a customer
+    # asked for by phone.
     search_fields = ["=phone"]
     fields = ["phone", "source"]
 
-    @admin.display(description="phone")
+    @admin.display(description=_("phone"))
     def masked_phone(self, opt_out: SmsOptOut) -> str:
         return mask_phone(opt_out.phone)
 

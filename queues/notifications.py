@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from businesses.models import Business, PlatformSettings, User
@@ -111,9 +112,12 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
         return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s). "
                  "Please head back to the counter.") % values
     if sms_type == SmsType.YOUR_TURN:
-        return _("%(name)s: it's your turn! Ticket %(ticket)s: please come to the counter "
-                 "within %(minutes)s min.") % {**values,
-                                               "minutes": business.client_timeout_minutes}
+        minutes = business.client_timeout_minutes
+        return ngettext("%(name)s: it's your turn! Ticket %(ticket)s: please come to the "
+                        "counter within %(minutes)s min.",
+                        "%(name)s: it's your turn! Ticket %(ticket)s: please come to the "
+                        "counter within %(minutes)s min.",
+                        minutes) % {**values, "minutes": minutes}
     if sms_type == SmsType.MISSED:
         return _("%(name)s: ticket %(ticket)s missed. Get back in 2nd place within "
                  "%(minutes)s min: %(link)s") % {**values, "minutes": REJOIN_MINUTES,

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "waitify.navigation.nav_section",
             ],
         },
     },
@@ -272,6 +273,9 @@ if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waitify <noreply@waitify.fr>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where merchants write for what the product does not do online (more businesses
+# without online billing, a suspended account).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@waitify.fr")
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "fr"

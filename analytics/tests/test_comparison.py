@@ -132,7 +132,8 @@ def test_the_suggestions_are_translated(week, merchant):
     with translation.override("fr"):
         suggestions = merchant_comparison(merchant, period=WEEK).suggestions
 
-    assert suggestions[0].startswith("À Centre-Ville, attente de plus de 15 min entre 17:00 "
+    # The name stands alone: "À Boulangerie Démo" would not be French.
+    assert suggestions[0].startswith("Centre-Ville : attente de plus de 15 min entre 17:00 "
                                      "et 19:00 le samedi")
     assert "20,0 %" in suggestions[1]
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
+from analytics import charts
 from analytics.days import local_today
+from analytics.selectors import DayPoint
 from analytics.tests.factories import hours, make_business, stat
 from conftest import make_merchant
 from queues import services as queue_services
@@ -104,11 +109,13 @@ def test_the_dashboard_query_count_is_the_same_for_7_and_30_days(merchant_client
 
 
 def test_the_csv_export_has_one_line_per_day(merchant_client, history):
-    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]))
+    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]),
+                                   HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
+    assert response.content.startswith(b"date,registered,served,")
     lines = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(lines) == 2
     last = lines[-1]
@@ -116,6 +123,29 @@ def test_the_csv_export_has_one_line_per_day(merchant_client, history):
     assert (last["registered"], last["served"], last["average_wait_minutes"]) == ("12", "10",
                                                                                    "7.5")
     assert (last["busiest_window_start"], last["revenue_lost_euros"]) == ("09:15", "25.00")
+
+
+def test_a_french_merchant_gets_a_csv_that_french_excel_opens_in_columns(merchant_client,
+                                                                        history):
+    response = merchant_client.get(reverse("analytics:business_export", args=[history.pk]),
+                                   HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = response.content
+    assert body.startswith(b"\xef\xbb\xbfDate;Inscrits;Servis;Tours manqu\xc3\xa9s;")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+    header, older, last = rows
+    assert header[5:7] == ["Taux d'abandon (%)", "Attente moyenne (min)"]
+    assert header[-1] == "Chiffre d'affaires perdu (€)"
+    yesterday = local_today() - timedelta(days=1)
+    assert last[0] == yesterday.strftime("%d/%m/%Y")
+    day = dict(zip(header, last, strict=True))
+    assert (day["Inscrits"], day["Attente moyenne (min)"], day["Écart d'estimation (min)"],
+            day["Heure la plus chargée, de"], day["Chiffre d'affaires perdu (€)"]) \
+        == ("12", "7,5", "2,4", "09:15", "25,00")
+    assert older[header.index("Attente moyenne (min)")] == "22,0"
+    assert body.endswith(b"\r\n")
 
 
 def test_the_comparison_page_lists_every_business(merchant_client, merchant, history):
@@ -169,3 +199,24 @@ def test_the_average_basket_is_a_business_setting_in_euros(merchant_client, busi
     assert response.status_code == 302, response.context["form"].errors
     business.refresh_from_db()
     assert business.average_basket_cents == 1250
+
+
+@pytest.mark.parametrize(("language", "shown"), [
+    ("fr", "27 nov. – 3 déc. 2026"),
+    ("en", "27 Nov – 3 Dec 2026"),
+])
+def test_the_period_is_written_with_the_languages_month_abbreviations(merchant_client,
+                                                                      business, language,
+                                                                      shown):
+    with time_machine.travel(datetime(2026, 12, 4, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))):
+        html = merchant_client.get(reverse("analytics:comparison"), {"period": "last_7_days"},
+                                   HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'<span class="subtle">{shown}</span>' in html
+
+
+def test_the_chart_days_use_french_month_abbreviations():
+    with translation.override("fr"):
+        names = charts._day_names([DayPoint(day=date(2026, 11, 27), stat=None),
+                                   DayPoint(day=date(2026, 7, 1), stat=None)])
+    assert names == ["ven 27 nov.", "mer 1 juil."]

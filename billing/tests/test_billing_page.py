@@ -57,7 +57,7 @@ def test_the_meter_shows_businesses_sms_and_the_overage_accrued(client, stripe_p
     assert 'class="meter-figure">1 / 1</strong>' in html
     assert 'class="meter-figure sms-used">1234 / 1000' in html
     assert 'class="meter-figure overage-cost">7,02\xa0€' in html
-    assert "234 SMS au-delà du forfait" in html
+    assert "234 SMS au-delà du quota" in html
 
 
 def test_the_plan_table_offers_checkout_to_a_trial_account(client, subscriber):
@@ -109,7 +109,7 @@ def test_an_upgrade_changes_the_live_subscription_at_once(client, post_event, sc
     assert scenario.account.plan.name == "enterprise"
     assert scenario.fake.objects[scenario.subscription["id"]]["items"]["data"][0]["price"]["id"] \
         == "price_enterprise"
-    assert "Votre forfait est maintenant" in client.get(PAGE).content.decode()
+    assert "Votre formule est maintenant" in client.get(PAGE).content.decode()
 
 
 def test_a_downgrade_is_refused_while_too_many_businesses_are_active(client, post_event,
@@ -120,7 +120,7 @@ def test_a_downgrade_is_refused_while_too_many_businesses_are_active(client, pos
                                           business_type="other")
     client.force_login(scenario.account)
     html = client.get(PAGE).content.decode()
-    assert "Vous avez 3 commerces actifs et ce forfait en permet 1" in html
+    assert "Vous avez 3 commerces actifs et cette formule en permet 1" in html
     assert 'action="/billing/plans/basic/choose"' not in html
     response = choose(client, "basic")  # forced anyway
     assert response["Location"] == PAGE

@@ -107,7 +107,7 @@ def test_a_subscriber_sees_the_current_plan_the_switches_and_the_invoices(open_p
         assert page.locator(".plan-card.current").get_attribute("data-plan") == "pro"
         assert page.locator(".plan-card[data-plan=basic] .plan-refusal").is_visible()
         assert page.locator(".plan-card[data-plan=enterprise] button").inner_text() \
-            == "Passer à Enterprise"
+            == "Passer à Entreprise"
         assert page.locator(".billing-table tbody tr").count() == 2
         assert fits_the_screen(page)
         assert page.js_errors == []

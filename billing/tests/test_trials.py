@@ -53,7 +53,7 @@ def test_the_dashboard_calls_the_merchant_to_subscribe(client, ended_trial):
     html = client.get(reverse("queues:overview")).content.decode()
     assert 'data-status="read_only"' in html
     assert "Votre essai gratuit est terminé" in html
-    assert f'href="{reverse("billing:page")}">Choisir un forfait' in html
+    assert f'href="{reverse("billing:page")}">Choisir une formule' in html
 
 
 def test_extending_a_trial_reopens_a_read_only_trial_account(ended_trial):
@@ -96,3 +96,20 @@ def test_the_admin_lists_accounts_with_failed_payments_and_usage_records(admin_c
     assert admin_client.get(reverse("admin:billing_usagerecord_changelist")).status_code == 200
     assert admin_client.get(
         reverse("admin:billing_stripewebhookevent_changelist")).status_code == 200
+
+
+def test_a_trial_shows_14_days_on_the_day_of_sign_up(db, plans, client):
+    merchant = make_merchant("new@example.fr", plan="basic")
+    assert merchant.trial_days_left == 14
+
+    client.force_login(merchant)
+    html = client.get(reverse("queues:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Trial: 14 days left" in html
+
+
+def test_a_trial_shows_1_day_in_its_last_hours_and_0_once_over(db, plans):
+    merchant = make_merchant("late@example.fr", plan="basic",
+                             trial_ends_at=timezone.now() + timedelta(hours=3))
+    assert merchant.trial_days_left == 1
+    merchant.trial_ends_at = timezone.now() - timedelta(minutes=1)
+    assert merchant.trial_days_left == 0

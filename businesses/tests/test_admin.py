@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django import forms
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils import timezone
 from businesses import services
 from businesses.models import Business, PlatformSettings, User
 from conftest import PASSWORD, make_merchant
-from queues.models import QueueEntry
+from queues.models import QueueEntry, SmsLog, SmsType
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -293,3 +294,180 @@ def test_it_checks_ownership(client, merchant, outsider_business):
     assert client.get(url).status_code == 403
     assert client.post(url, {"name": "Pwned"}).status_code == 403
     assert Business.objects.get(pk=outsider_business.pk).name == "Garage Dupont"
+
+
+# --- in French, branded, with the platform's own words ------------------------------------
+
+
+def run_action(client, action: str, accounts: list[User], **extra):
+    return client.post(reverse("admin:businesses_user_changelist"), {
+        "action": action, "_selected_action": [account.pk for account in accounts], **extra,
+    }, follow=True)
+
+
+def shown_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_the_admin_is_branded_waitify_in_french(staff_client):
+    html = staff_client.get(reverse("admin:index")).content.decode()
+
+    assert "<title>Gestion de la plateforme | Administration Waitify</title>" in html
+    assert '<a href="/admin/">Administration Waitify</a>' in html
+    assert "Administration de Django" not in html
+
+
+def test_without_stripe_keys_the_stripe_models_stay_out_of_the_admin(staff_client, settings):
+    assert settings.STRIPE_SECRET_KEY == ""
+
+    html = staff_client.get(reverse("admin:index")).content.decode()
+
+    assert "/admin/djstripe/" not in html
+    assert "/admin/billing/usagerecord/" in html
+
+
+def test_the_delete_action_reads_well_for_every_list(staff_client, plans):
+    html = staff_client.get(reverse("admin:businesses_plan_changelist")).content.decode()
+
+    assert '<option value="delete_selected">Supprimer la sélection</option>' in html
+    assert "formules sélectionnés" not in html
+
+
+def test_the_merchant_list_leaves_the_staff_out_and_the_staff_have_their_own(staff_client,
+                                                                             merchant):
+    merchants = staff_client.get(reverse("admin:businesses_user_changelist"))
+    staff = staff_client.get(reverse("admin:businesses_staffmember_changelist"))
+
+    assert [account.email for account in merchants.context["cl"].result_list] \
+        == ["owner@example.fr"]
+    assert [account.email for account in staff.context["cl"].result_list] \
+        == ["staff@waitify.fr"]
+    assert "Équipe Waitify" in staff.content.decode()
+
+
+def test_the_merchant_list_shows_french_column_headers(staff_client, merchant):
+    html = staff_client.get(reverse("admin:businesses_user_changelist")).content.decode()
+
+    for header in ("Adresse e-mail", "Nom", "Formule", "Statut de l&#x27;abonnement",
+                   "Fin de l&#x27;essai", "Établissements actifs", "Mode d&#x27;inscription"):
+        assert f">{header}</a>" in html, header
+    assert "Get full name" not in html
+
+
+def test_prices_show_in_euros(staff_client, plans):
+    html = staff_client.get(reverse("admin:businesses_plan_changelist")).content.decode()
+
+    assert "19,00\u00a0€" in html
+    assert "49,00\u00a0€" in html
+    assert "<td class=\"field-price\">1900</td>" not in html
+    assert ">Basique</a>" in html and ">Entreprise</a>" in html
+
+
+def test_staff_suspend_a_merchant_who_then_cannot_sign_in(staff_client, merchant, outsider):
+    assert Client().login(username="owner@example.fr", password=PASSWORD)
+
+    response = run_action(staff_client, "suspend", [merchant])
+
+    assert shown_messages(response) == [
+        "1 compte suspendu : il ne peut plus se connecter et ses files n'acceptent plus "
+        "personne."]
+    merchant.refresh_from_db()
+    outsider.refresh_from_db()
+    assert merchant.is_active is False
+    assert merchant.is_suspended
+    assert outsider.is_active is True
+    assert not Client().login(username="owner@example.fr", password=PASSWORD)
+
+
+def test_staff_reactivate_a_suspended_merchant(staff_client, merchant):
+    run_action(staff_client, "suspend", [merchant])
+
+    response = run_action(staff_client, "reactivate", [merchant])
+
+    assert shown_messages(response) == ["1 compte réactivé."]
+    merchant.refresh_from_db()
+    assert merchant.is_active is True
+    assert not merchant.is_suspended
+
+
+def test_staff_move_merchants_to_another_plan(staff_client, merchant, outsider, plans):
+    response = run_action(staff_client, "change_plan", [merchant, outsider],
+                          plan=plans["enterprise"].pk)
+
+    assert shown_messages(response) == ["2 comptes passés à la formule Entreprise."]
+    merchant.refresh_from_db()
+    outsider.refresh_from_db()
+    assert (merchant.plan, outsider.plan) == (plans["enterprise"], plans["enterprise"])
+
+
+def test_a_plan_too_small_for_the_businesses_is_refused(staff_client, merchant, plans):
+    for name in ("Un", "Deux"):
+        services.business_create(owner=merchant, name=name, business_type="bakery")
+
+    response = run_action(staff_client, "change_plan", [merchant], plan=plans["basic"].pk)
+
+    assert shown_messages(response) == [
+        "owner@example.fr : Vous avez 2 commerces actifs et cette formule en permet 1 : "
+        "désactivez 1 commerce avant de changer."]
+    merchant.refresh_from_db()
+    assert merchant.plan == plans["pro"]
+
+
+def test_the_plan_of_an_account_paying_through_stripe_is_left_to_stripe(staff_client, merchant,
+                                                                         plans):
+    from billing.models import BillingAccount
+    BillingAccount.objects.create(account=merchant, stripe_subscription_status="active")
+
+    response = run_action(staff_client, "change_plan", [merchant], plan=plans["basic"].pk)
+
+    assert shown_messages(response) == [
+        "owner@example.fr : Ce compte paie par Stripe : sa formule se change là-bas, ou "
+        "depuis sa page de facturation."]
+    merchant.refresh_from_db()
+    assert merchant.plan == plans["pro"]
+
+
+def test_changing_the_plan_without_choosing_one_changes_nothing(staff_client, merchant, plans):
+    response = run_action(staff_client, "change_plan", [merchant])
+
+    assert shown_messages(response) == ["Choisissez d'abord la formule à côté de l'action."]
+    merchant.refresh_from_db()
+    assert merchant.plan == plans["pro"]
+
+
+def test_staff_extend_a_trial_by_14_days(staff_client, merchant):
+    ends = merchant.trial_ends_at
+
+    response = run_action(staff_client, "extend_trial", [merchant])
+
+    assert shown_messages(response) == ["Essai prolongé de 14 jours pour 1 compte."]
+    merchant.refresh_from_db()
+    assert merchant.trial_ends_at == ends + timedelta(days=14)
+
+
+# --- phones and secrets --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["06 12 34 56 78", "+33612345678", "0612345678",
+                                   "+33 6 12 34 56 78"])
+def test_the_sms_log_finds_a_number_as_people_type_it(staff_client, business, typed):
+    wanted = SmsLog.objects.create(business=business, phone="+33612345678",
+                                   type=SmsType.YOUR_TURN, text="À vous !")
+    SmsLog.objects.create(business=business, phone="+33698765432", type=SmsType.YOUR_TURN,
+                          text="À vous !")
+
+    response = staff_client.get(reverse("admin:queues_smslog_changelist"), {"q": typed})
+
+    assert [log.pk for log in response.context["cl"].result_list] == [wanted.pk]
+
+
+def test_the_queue_entry_page_masks_the_phone_and_hides_the_secret(staff_client, business):
+    entry = add_entry(business, 42)
+
+    html = staff_client.get(reverse("admin:queues_queueentry_change", args=[entry.pk])
+                            ).content.decode()
+
+    assert "06 •• •• •• 42" in html
+    assert entry.phone not in html
+    assert "06 12 34 00 42" not in html
+    assert entry.secret not in html

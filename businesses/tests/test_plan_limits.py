@@ -60,7 +60,7 @@ def test_the_basic_plan_allows_one_business_then_shows_the_upgrade_prompt(basic_
     assert refused.status_code == 200
     html = refused.content.decode()
     assert UPGRADE_PROMPT in html
-    assert "Your Basic plan allows 1 active business(es)." in html
+    assert "Your Basic plan allows 1 active business." in html
     assert 'href="/billing/"' in html
     assert list(Business.objects.filter(owner=basic_client.user).values_list("name", flat=True)) \
         == ["Première Boutique"]
@@ -74,6 +74,35 @@ def test_the_create_page_shows_the_upgrade_prompt_only_at_the_limit(basic_client
                                               **ENGLISH).content.decode()
 
 
+def test_at_the_limit_the_page_shows_the_plans_with_more_room_and_no_form(basic_client,
+                                                                        settings):
+    settings.STRIPE_ENABLED = True
+    create(basic_client.user, "Seule Boutique")
+
+    html = basic_client.get(reverse("businesses:create")).content.decode()
+
+    assert "Votre formule est complète." in html
+    assert "La formule Basique comprend 1 commerce actif." in html
+    assert "<strong>Pro</strong> · 5 commerces · 49,00\u00a0€ par mois" in html
+    assert "<strong>Entreprise</strong> · Commerces illimités · 99,00\u00a0€ par mois" in html
+    assert f'href="{reverse("billing:page")}" class="button">Voir les formules' in html
+    assert 'name="name"' not in html
+    assert 'name="business_type"' not in html
+
+
+def test_at_the_limit_with_billing_off_the_page_says_whom_to_write_to(basic_client, settings):
+    settings.STRIPE_ENABLED = False
+    settings.SUPPORT_EMAIL = "aide@waitify.test"
+    create(basic_client.user, "Seule Boutique")
+
+    html = basic_client.get(reverse("businesses:create"), **ENGLISH).content.decode()
+
+    assert ('Plans are not sold online on this installation: write to '
+            '<a href="mailto:aide@waitify.test">aide@waitify.test</a>') in html
+    assert "See the plans" not in html
+    assert 'name="name"' not in html
+
+
 def test_the_pro_plan_allows_five_businesses(merchant_client, merchant):
     for number in range(5):
         create(merchant, f"Boutique {number}")
@@ -82,7 +111,7 @@ def test_the_pro_plan_allows_five_businesses(merchant_client, merchant):
 
     assert refused.status_code == 200
     assert UPGRADE_PROMPT in refused.content.decode()
-    assert "Your Pro plan allows 5 active business(es)." in refused.content.decode()
+    assert "Your Pro plan allows 5 active businesses." in refused.content.decode()
     assert Business.objects.filter(owner=merchant).count() == 5
 
 
@@ -107,7 +136,7 @@ def test_the_service_refuses_with_the_plan_and_an_upgrade_link(db):
 
     assert refused.value.as_dict() == {
         "code": 403, "error": "plan_limit_reached",
-        "message": "Your Basic plan allows 1 active business(es). "
+        "message": "Your Basic plan allows 1 active business. "
                    "Upgrade your plan to add another one.",
         "plan": "basic", "max_businesses": 1, "upgrade_url": "/billing/",
     }
@@ -135,7 +164,7 @@ def test_reactivating_beyond_the_limit_is_refused(basic_client):
                                  **ENGLISH)
 
     assert response.status_code == 200
-    assert "Your Basic plan allows 1 active business(es)." in response.content.decode()
+    assert "Your Basic plan allows 1 active business." in response.content.decode()
     old.refresh_from_db()
     assert old.is_active is False
     assert Business.objects.filter(owner=basic_client.user, is_active=True).count() == 1

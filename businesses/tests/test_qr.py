@@ -12,6 +12,7 @@ from django.urls import reverse
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from businesses import qr, services
@@ -94,9 +95,16 @@ def test_the_codes_point_at_the_site_url(merchant_client, business):
 
 def test_the_join_url_fits_in_a_small_code():
     # A short token keeps the code coarse enough to scan from a poster across a shop.
-    image = Image.open(io.BytesIO(qr.qr_png("https://waitify.example/q/" + "x" * 24)))
-    modules = image.width // 12 - 8
-    assert modules <= 37  # version 5 or lower
+    assert qr._qr("https://waitify.example/q/" + "x" * 24).version <= 5
+
+
+def test_the_png_is_large_enough_to_print_on_a4(merchant_client, business):
+    response = merchant_client.get(reverse("businesses:qr_png", args=[business.pk]))
+
+    image = Image.open(io.BytesIO(response.content))
+    assert image.width == image.height >= 1000
+    assert image.width <= 1200
+    assert decode_qr(image) == [business.join_url]
 
 
 # --- poster --------------------------------------------------------------------------------
@@ -151,6 +159,62 @@ def test_a_long_or_accented_name_fits_on_the_poster(merchant, name):
     for left, right in widths:
         assert left >= 0
         assert right <= A4[0]
+
+
+def texts_with_sizes(pdf: bytes) -> list[tuple[str, float, float]]:
+    """(text, font size, height on the page in mm) of each piece of text on the poster."""
+    found: list[tuple[str, float, float]] = []
+
+    def collect(text, _cm, tm, _font, size):
+        if text.strip():
+            found.append((text.strip(), size, tm[5] / mm))
+
+    PdfReader(io.BytesIO(pdf)).pages[0].extract_text(visitor_text=collect)
+    return found
+
+
+def drawn_images_mm(pdf: bytes) -> list[tuple[float, float, float]]:
+    """(width, height, bottom) in mm of each image drawn on the poster's page."""
+    content = PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data().decode("latin-1")
+    number = r"([\d.]+)"
+    return [(float(w) / mm, float(h) / mm, float(y) / mm) for w, h, _x, y in re.findall(
+        rf"{number} 0 0 {number} {number} {number} cm\s*/\S+ Do", content)]
+
+
+def test_the_poster_uses_its_space_for_the_code_and_the_name(merchant, business):
+    pdf = qr.poster_pdf(business)
+
+    [(width, height, bottom)] = drawn_images_mm(pdf)
+    assert width == height >= 140
+    name_sizes = [size for text, size, _y in texts_with_sizes(pdf)
+                  if text == "Boulangerie Martin"]
+    assert name_sizes == [44]
+
+
+def test_the_poster_prints_the_address_under_the_code_for_those_who_cannot_scan(merchant,
+                                                                               business):
+    pdf = qr.poster_pdf(business)
+
+    [(_width, _height, code_bottom)] = drawn_images_mm(pdf)
+    [(size, y)] = [(size, y) for text, size, y in texts_with_sizes(pdf)
+                   if text == business.join_url]
+    assert size >= 14
+    assert code_bottom - 20 < y < code_bottom
+    assert "Pas d'appareil photo ? Tapez cette adresse dans votre navigateur :" in pdf_text(
+        PdfReader(io.BytesIO(pdf)))
+
+
+def test_the_poster_follows_the_merchants_language(merchant, business):
+    merchant.language = "en"
+    merchant.save()
+    business.refresh_from_db()
+
+    text = pdf_text(PdfReader(io.BytesIO(qr.poster_pdf(business))))
+
+    assert "Skip the queue!" in text
+    assert "Scan this code with your phone's camera." in text
+    assert "No camera? Type this address in your browser:" in text
+    assert "Scannez" not in text
 
 
 def test_an_emoji_in_the_name_does_not_print_as_a_black_box(merchant):

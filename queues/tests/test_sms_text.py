@@ -108,6 +108,21 @@ def test_texts_are_french_by_default_and_english_for_english_customers(business)
     assert "it's your turn" in english and "5 min" in english
 
 
+@pytest.mark.parametrize(("minutes", "french"), [
+    (1, "présentez-vous au comptoir dans 1 min."),
+    (5, "présentez-vous au comptoir dans les 5 min."),
+])
+def test_your_turn_says_the_minutes_in_good_french(business, minutes, french):
+    business.client_timeout_minutes = minutes
+    business.save()
+    queue = open_queue(business)
+    entry = join(queue, "06 12 34 56 78")
+
+    text = compose_sms(SmsType.YOUR_TURN, entry=entry, business=queue)
+
+    assert text.endswith(french), text
+
+
 def test_the_confirmation_gives_ticket_position_estimate_and_status_link(business):
     queue = open_queue(business)
     join(queue)
