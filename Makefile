@@ -24,10 +24,14 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests…"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
 
+RUN_ADDR ?= 127.0.0.1:8000
+
 run: install messages
-	$(PY) manage.py migrate --no-input -v 0
-	$(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py run_embedded 127.0.0.1:8000
+	@echo "Preparing the database (first run: about a minute)…"
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py seed_demo
+	@echo "Starting the demo server on http://$(RUN_ADDR)/ (Ctrl+C to stop)…"
+	@DEBUG=true $(PY) manage.py run_embedded $(RUN_ADDR)
 
 test: install messages browser
 	@eval "$$($(PY) scripts/test_services.py)" && \

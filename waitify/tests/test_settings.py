@@ -25,6 +25,13 @@ PRODUCTION = {
 
 SHOW_SETTINGS = """
 import json
+import environ
+ENV_FILES_READ = []
+read_env = environ.Env.read_env.__func__
+def recording_read_env(cls, env_file=None, *args, **kwargs):
+    ENV_FILES_READ.append(env_file)
+    return read_env(cls, env_file, *args, **kwargs)
+environ.Env.read_env = classmethod(recording_read_env)
 import django
 django.setup()
 from django.conf import settings
@@ -43,6 +50,9 @@ print(json.dumps({
     "site_url": settings.SITE_URL,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "proxy_ssl_header": settings.SECURE_PROXY_SSL_HEADER,
+    "num_proxies": settings.NUM_PROXIES,
+    "env_files_read": [str(path) for path in ENV_FILES_READ],
 }))
 """
 
@@ -93,7 +103,7 @@ def test_the_embedded_default_needs_no_service_at_all():
     assert values["database"] == "django.db.backends.sqlite3"
     assert values["database_name"].endswith("var/waitify.sqlite3")
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert values["broker"] == "memory://"
+    assert values["broker"] == "memory://localhost/"
     assert values["eager"] is True
     assert values["sms"] == "console"
     assert values["stripe"] is False
@@ -176,3 +186,29 @@ def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
     sms = result.stdout.split("--- SMS to 06 •• •• •• 78 ---")
     assert len(sms) == 3  # the confirmation, then "your turn", printed by the console backend
     assert "ticket A-001, position 1" in sms[1] and "c'est votre tour" in sms[2]
+
+
+def test_the_app_trusts_no_proxy_header_unless_told_it_runs_behind_one():
+    direct = settings_with(**PRODUCTION)
+    behind_caddy = settings_with(**PRODUCTION, NUM_PROXIES="1", SECURE_PROXY_SSL_HEADER="true")
+
+    assert (direct["proxy_ssl_header"], direct["num_proxies"]) == (None, 0)
+    assert behind_caddy["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert behind_caddy["num_proxies"] == 1
+
+
+def test_a_checkout_reads_its_env_file_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / "waitify.env"
+    env_file.write_text("SITE_URL=https://from-the-file.example\nNUM_PROXIES=1\n")
+
+    values = settings_with(WAITIFY_ENV_FILE=str(env_file), NUM_PROXIES="2")
+
+    assert values["env_files_read"] == [str(env_file)]
+    assert values["site_url"] == "https://from-the-file.example"
+    assert values["num_proxies"] == 2
+    assert settings_with()["env_files_read"] == [str(ROOT / ".env")]
+
+
+def test_the_image_reads_no_env_file_at_all():
+    # The Dockerfile sets WAITIFY_ENV_FILE="": a .env copied into /app would not count.
+    assert settings_with(WAITIFY_ENV_FILE="")["env_files_read"] == []
