@@ -71,9 +71,6 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "waitify.urls"
-# Benchmark only (`make bench`): mounts a no-DB view and a one-INSERT view behind
-# the same middleware, the machine's ceiling the queue endpoints are compared to.
-BENCH_VIEWS = env.bool("WAITIFY_BENCH_VIEWS", default=False)
 WSGI_APPLICATION = "waitify.wsgi.application"
 
 TEMPLATES = [

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,13 +14,3 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("billing/", include("billing.urls")),
 ]
-
-if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitify/bench_views.py
-    from waitify import bench_views
-
-    urlpatterns += [
-        path("bench/trivial", bench_views.trivial, name="bench-trivial"),
-        path("bench/insert", bench_views.single_insert, name="bench-insert"),
-        path("bench/bare-join/<uuid:business_id>", bench_views.bare_join,
-             name="bench-bare-join"),
-    ]
