@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser lint messages bench clean
+.PHONY: run test install browser caddy lint messages bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,13 @@ run: install messages
 	@echo "Starting the demo server on http://$(RUN_ADDR)/ (Ctrl+C to stop)…"
 	@DEBUG=true $(PY) manage.py run_embedded $(RUN_ADDR)
 
-test: install messages browser
+# The compose tests validate the Caddyfile with Debian's caddy.
+caddy:
+	@command -v caddy >/dev/null || { \
+	  echo "Installing Debian's caddy for the Caddyfile test…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy) >/dev/null; }
+
+test: install messages browser caddy
 	@eval "$$($(PY) scripts/test_services.py)" && \
 	  $(PY) -m ruff check . && \
 	  $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
