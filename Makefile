@@ -8,16 +8,17 @@ PYTEST_ARGS ?=
 .PHONY: run test install browser caddy lint messages bench clean
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Installing Python packages into $(VENV) (first run: a few minutes)…"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
 
 install: $(VENV)/.installed
 
 # Compiled message catalogues are built from the committed .po files.
 messages: install
-	$(PY) manage.py compilemessages --ignore=.venv -v 0
+	@$(PY) manage.py compilemessages --ignore=.venv -v 0
 
 browser:
 	@command -v chromium >/dev/null || { \

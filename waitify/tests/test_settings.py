@@ -186,29 +186,9 @@ def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
     sms = result.stdout.split("--- SMS to 06 •• •• •• 78 ---")
     assert len(sms) == 3  # the confirmation, then "your turn", printed by the console backend
     assert "ticket A-001, position 1" in sms[1] and "c'est votre tour" in sms[2]
+    # The console a newcomer reads on `make run`: plain log lines, no broker warning.
+    assert "No hostname was supplied" not in result.stderr
+    assert " INFO waitify.queue queue_opened business=" in result.stderr
+    assert " INFO waitify.queue joined business=" in result.stderr
+    assert "queue queue" not in result.stderr
 
-
-def test_the_app_trusts_no_proxy_header_unless_told_it_runs_behind_one():
-    direct = settings_with(**PRODUCTION)
-    behind_caddy = settings_with(**PRODUCTION, NUM_PROXIES="1", SECURE_PROXY_SSL_HEADER="true")
-
-    assert (direct["proxy_ssl_header"], direct["num_proxies"]) == (None, 0)
-    assert behind_caddy["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
-    assert behind_caddy["num_proxies"] == 1
-
-
-def test_a_checkout_reads_its_env_file_and_the_environment_wins(tmp_path):
-    env_file = tmp_path / "waitify.env"
-    env_file.write_text("SITE_URL=https://from-the-file.example\nNUM_PROXIES=1\n")
-
-    values = settings_with(WAITIFY_ENV_FILE=str(env_file), NUM_PROXIES="2")
-
-    assert values["env_files_read"] == [str(env_file)]
-    assert values["site_url"] == "https://from-the-file.example"
-    assert values["num_proxies"] == 2
-    assert settings_with()["env_files_read"] == [str(ROOT / ".env")]
-
-
-def test_the_image_reads_no_env_file_at_all():
-    # The Dockerfile sets WAITIFY_ENV_FILE="": a .env copied into /app would not count.
-    assert settings_with(WAITIFY_ENV_FILE="")["env_files_read"] == []
