@@ -169,7 +169,7 @@ def _changed(state: QueueState, event: str, business: Business,
     )
     queue_event.send(sender=QueueEntry, event=event, entry=entry, business=business)
     if entry is not None:
-        # The logger's name already says "waitify.queue": the line starts with the event.
+        # The logger's name already says "queue": the line starts with the event.
         logger.info("%s business=%s ticket=%s phone=%s", event, business.pk,
                     entry.ticket_label, mask_phone(entry.phone))
     else:

@@ -188,7 +188,7 @@ def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
     assert "ticket A-001, position 1" in sms[1] and "c'est votre tour" in sms[2]
     # The console a newcomer reads on `make run`: plain log lines, no broker warning.
     assert "No hostname was supplied" not in result.stderr
-    assert " INFO waitify.queue queue_opened business=" in result.stderr
-    assert " INFO waitify.queue joined business=" in result.stderr
+    assert " INFO [waitify.queue] queue_opened business=" in result.stderr
+    assert " INFO [waitify.queue] joined business=" in result.stderr
     assert "queue queue" not in result.stderr
 
