@@ -30,9 +30,9 @@ RUN_ADDR ?= 127.0.0.1:8000
 run: install messages
 	@echo "Preparing the database (first run: about a minute)…"
 	@$(PY) manage.py migrate --no-input -v 0
-	@$(PY) manage.py seed_demo
+	@SITE_URL=$${SITE_URL:-http://$(RUN_ADDR)} $(PY) manage.py seed_demo
 	@echo "Starting the demo server on http://$(RUN_ADDR)/ (Ctrl+C to stop)…"
-	@DEBUG=true $(PY) manage.py run_embedded $(RUN_ADDR)
+	@SITE_URL=$${SITE_URL:-http://$(RUN_ADDR)} DEBUG=true $(PY) manage.py run_embedded $(RUN_ADDR)
 
 # The compose tests validate the Caddyfile with Debian's caddy.
 caddy:
