@@ -75,7 +75,8 @@ def test_a_worker_told_to_stop_finishes_its_sends_and_exits_0_within_the_grace_p
 
     output = log_path.read_text()
     assert exit_code == 0, output[-3000:]
-    assert took < PROVIDER_SECONDS + 15, f"{took:.1f} s to stop"
+    # Well inside the grace period (17.6 s measured with the machine at load 24).
+    assert took < grace_seconds / 2, f"{took:.1f} s to stop"
     logs = SmsLog.objects.filter(entry__in=entries)
     # The two sends in flight finished and were recorded; the third was not started and
     # is still in the broker for the next worker: nothing lost, nothing sent twice.
