@@ -63,7 +63,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
              "DJANGO_SETTINGS_MODULE": "waitify.settings", "PYTHONDONTWRITEBYTECODE": "1",
              **env}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean,  # noqa: S603
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=900, check=False)
 
 
 def settings_with(**env: str) -> dict:
