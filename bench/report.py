@@ -229,7 +229,7 @@ def render(*, machine: dict, runs, checks, costs: dict, command: str, duration: 
         "STACK.md's ceiling table measured its bare join (a transaction that locks one "
         "business's row and inserts, nothing else) at ≈ 0.47 × its INSERT, the basis of the "
         "0.40 target. The same bare join runs here (`/bench/bare-join/<id>`, "
-        "`waitify/bench_views.py`: BEGIN, `SELECT … FOR NO KEY UPDATE` on the queue state "
+        "`bench/views.py`: BEGIN, `SELECT … FOR NO KEY UPDATE` on the queue state "
         "row, INSERT, COMMIT; no DRF, no validation, no SMS, no cache), at the ratio above. "
         "The app's join is measured against it below, part by part.",
     ]
@@ -263,8 +263,9 @@ def render(*, machine: dict, runs, checks, costs: dict, command: str, duration: 
         "",
         "### How the endpoints are driven",
         "",
-        "- Trivial, single-INSERT and bare-join views: `waitify/bench_views.py`, mounted "
-        "only with `WAITIFY_BENCH_VIEWS=1`, behind the app's whole middleware stack. The "
+        "- Trivial, single-INSERT and bare-join views: `bench/views.py`, mounted "
+        "only by the benchmark's settings (`bench.settings`), behind the app's whole "
+        "middleware stack. The "
         "INSERTs go into `bench_insert`, a plain (logged) table the run creates in "
         "`waitify_bench`, so their commit waits for the WAL flush like a join's. The bare "
         "join goes round-robin over the 100 businesses of the spread joins "

@@ -2,8 +2,8 @@
 
 1. Recreates the PostgreSQL database waitify_bench, migrates it, seeds it
    through the services; the cache is Redis db 9.
-2. Starts gunicorn (4 sync workers, DEBUG off, WAITIFY_BENCH_VIEWS=1 for the
-   trivial and single-INSERT reference views) on a loopback port.
+2. Starts gunicorn (4 sync workers, DEBUG off, bench.settings: the app's settings
+   plus the trivial and single-INSERT reference views) on a loopback port.
 3. Drives wrk as a second process: every endpoint at 16 and 64 connections,
    BENCH_REPS alternating rounds (A B C … A B C …), BENCH_DURATION seconds
    each, plus serial call-next (1 connection). Queues are reset or refilled
@@ -47,7 +47,8 @@ COMMAND = " ".join([*(f"{k}={os.environ[k]}" for k in KNOBS if k in os.environ),
 
 # Both this process (seeding, resets, checks) and the server read these.
 BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "waitify.settings",
+    # The app's settings, plus the reference views (bench/urls.py).
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DATABASE_URL": f"{PG}/{DB_NAME}",
     "REDIS_URL": "redis://127.0.0.1:6379/9",
     "CONN_MAX_AGE": "60",  # as in docker-compose.yml
@@ -55,7 +56,6 @@ BENCH_ENV = {
     # Tasks are only queued (Redis db 9, never consumed), by this process and,
     # unless BENCH_CELERY_EAGER=true, by the server. See SERVER_ENV.
     "CELERY_TASK_ALWAYS_EAGER": "false",
-    "WAITIFY_BENCH_VIEWS": "1",
     # Abuse limits would refuse wrk's thousands of joins from one IP; DRF's
     # throttles stay on (their cache round trips are part of every API call)
     # with rates no run reaches. Per second, so each history stays short.

@@ -27,7 +27,7 @@ def free_port() -> int:
 @dataclass
 class Server:
     """gunicorn serving waitify.wsgi; `env` is added to this process's environment and
-    must mount the benchmark views (WAITIFY_BENCH_VIEWS=1): start() waits for
+    must mount the benchmark views (DJANGO_SETTINGS_MODULE=bench.settings): start() waits for
     /bench/trivial to answer."""
 
     port: int

@@ -215,7 +215,7 @@ def worker_throughput(count: int, pool: list[str], endpoint: str, delay_ms: int)
 # The server of the join-latency runs: production settings (Celery not eager,
 # its tasks in this run's own queue, never consumed), the benchmark's ping view.
 SERVER_ENV = {
-    "DEBUG": "false", "CONN_MAX_AGE": "60", "WAITIFY_BENCH_VIEWS": "1",
+    "DEBUG": "false", "CONN_MAX_AGE": "60", "DJANGO_SETTINGS_MODULE": "bench.settings",
     "CELERY_TASK_DEFAULT_QUEUE": TASK_QUEUE,
     "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }

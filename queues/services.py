@@ -143,10 +143,11 @@ def _changed(state: QueueState, event: str, business: Business,
     )
     queue_event.send(sender=QueueEntry, event=event, entry=entry, business=business)
     if entry is not None:
-        logger.info("queue %s business=%s ticket=%s phone=%s", event, business.pk,
+        # The logger's name already says "queue": the line starts with the event.
+        logger.info("%s business=%s ticket=%s phone=%s", event, business.pk,
                     entry.ticket_label, mask_phone(entry.phone))
     else:
-        logger.info("queue %s business=%s", event, business.pk)
+        logger.info("%s business=%s", event, business.pk)
 
 
 def _transition(entry: QueueEntry, from_statuses: tuple[str, ...], **changes) -> bool:

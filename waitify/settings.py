@@ -14,7 +14,12 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A checkout may keep its values in `.env` beside manage.py; the real environment wins.
+# The image sets WAITIFY_ENV_FILE empty: a container takes its settings from its own
+# environment (compose's env_file) only, so a stray .env copied into /app is never read.
+ENV_FILE = env.str("WAITIFY_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # The default key is only good for a local demo: `check --deploy` flags it.
@@ -69,9 +74,6 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "waitify.urls"
-# Benchmark only (`make bench`): mounts a no-DB view and a one-INSERT view behind
-# the same middleware, the machine's ceiling the queue endpoints are compared to.
-BENCH_VIEWS = env.bool("WAITIFY_BENCH_VIEWS", default=False)
 WSGI_APPLICATION = "waitify.wsgi.application"
 
 TEMPLATES = [
@@ -130,14 +132,25 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory transport with its host spelled out: kombu warns "No hostname was
+# supplied" on every connection to a bare "memory://".
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
+# Every task is safe to run twice (conditional UPDATEs; an SMS row is sent only by the
+# task that claims it, so a redelivered send_sms finds nothing to send): a task is
+# acknowledged when it is done, and one cut off by a dead worker is delivered again.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message reserved per worker process: on SIGTERM (warm shutdown) the worker only
+# finishes what it is running, and hands nothing back it had hoarded.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Beat saves its schedule file after every task it sends (every few seconds with the
+# call timeout sweep): a restart does not rerun jobs, and the file's age tells health checks
+# beat is alive.
+CELERY_BEAT_SYNC_EVERY = 1
 # Without these a down Redis makes .delay() hang for ~20 s before failing.
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -312,7 +325,12 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that sets X-Forwarded-Proto itself (the compose file's Caddy):
+# reached directly, a client could send the header and pass for HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL_HEADER", default=False)
+    else None
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -402,7 +420,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # The logger's name in brackets: "INFO [waitify.queue] queue_opened business=…" reads
+        # as one source and one event, not "waitify.queue queue queue_opened".
+        "plain": {"format": "%(asctime)s %(levelname)s [%(name)s] %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -1,5 +1,4 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -20,16 +19,6 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("billing/", include("billing.urls")),
 ]
-
-if settings.BENCH_VIEWS:  # `make bench` only: the machine's ceiling, see waitify/bench_views.py
-    from waitify import bench_views
-
-    urlpatterns += [
-        path("bench/trivial", bench_views.trivial, name="bench-trivial"),
-        path("bench/insert", bench_views.single_insert, name="bench-insert"),
-        path("bench/bare-join/<uuid:business_id>", bench_views.bare_join,
-             name="bench-bare-join"),
-    ]
 
 # Under /api/ it answers in the API's JSON error shape, elsewhere with Django's page.
 handler500 = "waitify.lib.api.server_error"

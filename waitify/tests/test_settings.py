@@ -25,6 +25,13 @@ PRODUCTION = {
 
 SHOW_SETTINGS = """
 import json
+import environ
+ENV_FILES_READ = []
+read_env = environ.Env.read_env.__func__
+def recording_read_env(cls, env_file=None, *args, **kwargs):
+    ENV_FILES_READ.append(env_file)
+    return read_env(cls, env_file, *args, **kwargs)
+environ.Env.read_env = classmethod(recording_read_env)
 import django
 django.setup()
 from django.conf import settings
@@ -43,6 +50,9 @@ print(json.dumps({
     "site_url": settings.SITE_URL,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "proxy_ssl_header": settings.SECURE_PROXY_SSL_HEADER,
+    "num_proxies": settings.NUM_PROXIES,
+    "env_files_read": [str(path) for path in ENV_FILES_READ],
 }))
 """
 
@@ -53,7 +63,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
              "DJANGO_SETTINGS_MODULE": "waitify.settings", "PYTHONDONTWRITEBYTECODE": "1",
              **env}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean,  # noqa: S603
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=900, check=False)
 
 
 def settings_with(**env: str) -> dict:
@@ -93,7 +103,7 @@ def test_the_embedded_default_needs_no_service_at_all():
     assert values["database"] == "django.db.backends.sqlite3"
     assert values["database_name"].endswith("var/waitify.sqlite3")
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert values["broker"] == "memory://"
+    assert values["broker"] == "memory://localhost/"
     assert values["eager"] is True
     assert values["sms"] == "console"
     assert values["stripe"] is False
@@ -176,3 +186,9 @@ def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
     sms = result.stdout.split("--- SMS to 06 •• •• •• 78 ---")
     assert len(sms) == 3  # the confirmation, then "your turn", printed by the console backend
     assert "ticket A-001, position 1" in sms[1] and "c'est votre tour" in sms[2]
+    # The console a newcomer reads on `make run`: plain log lines, no broker warning.
+    assert "No hostname was supplied" not in result.stderr
+    assert " INFO [waitify.queue] queue_opened business=" in result.stderr
+    assert " INFO [waitify.queue] joined business=" in result.stderr
+    assert "queue queue" not in result.stderr
+

@@ -1,4 +1,4 @@
-"""The benchmark's two reference views, mounted only when settings.BENCH_VIEWS is on.
+"""The benchmark's reference views, mounted only by the benchmark's settings (bench/urls.py).
 
 They go through the whole middleware stack like every page, so `make bench`
 can compare the queue endpoints with what this machine does for a request
