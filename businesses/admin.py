@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from businesses.forms import OpeningHoursField
 from businesses.models import Business, Plan, PlatformSettings, User
 
 
@@ -49,8 +51,20 @@ class PlanAdmin(admin.ModelAdmin):
     search_fields = ["name", "title"]
 
 
+class BusinessAdminForm(forms.ModelForm):
+    # The merchant's own widget: staff edit hours as the shop sees them, not as JSON.
+    opening_hours = OpeningHoursField()
+
+    class Meta:
+        model = Business
+        # Every field, as the admin shows without a custom form; naming a list here
+        # would make the admin show only those.
+        fields = "__all__"  # noqa: DJ007
+
+
 @admin.register(Business)
 class BusinessAdmin(admin.ModelAdmin):
+    form = BusinessAdminForm
     list_display = ["name", "owner", "business_type", "city", "is_active", "is_queue_open",
                     "is_queue_paused", "max_queue_size", "sms_enabled", "created_at"]
     list_filter = ["is_active", "is_queue_open", "is_queue_paused", "business_type",
