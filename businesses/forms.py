@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business, PlatformSettings, User
 from businesses.validators import WEEKDAY_NAMES, validate_opening_hours
-from waitify.lib.opening_hours import MAX_RANGES, MIDNIGHT, WEEKDAYS
+from waitify.lib.opening_hours import MAX_RANGES, MIDNIGHT, WEEKDAYS, HoursError, check_hours
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
 WEEKDAY_LABELS = WEEKDAY_NAMES
@@ -133,14 +133,13 @@ class OpeningHoursField(forms.Field):
                 weekly[day] = ranges
         exceptions: dict[str, list] = {}
         for row in value["exceptions"]:
-            if not (row["date"] or row["closed"] or any(any(pair) for pair in row["ranges"])):
-                continue
+            if not row["date"]:
+                continue  # an emptied date removes the row, whatever else it holds
             try:
                 day = date.fromisoformat(row["date"])
             except ValueError:
                 errors.append(_("Exceptions: “%(value)s” is not a date.")
-                              % {"value": row["date"][:20]} if row["date"] else
-                              _("Exceptions: give the date of each exception."))
+                              % {"value": row["date"][:20]})
                 continue
             subject = date_format(day, "j F Y")
             ranges = self._ranges(row["ranges"], subject, errors)
@@ -152,7 +151,12 @@ class OpeningHoursField(forms.Field):
             exceptions[day.isoformat()] = [] if row["closed"] else ranges
         if errors:
             raise forms.ValidationError(errors)
-        return {"weekly": weekly, "exceptions": exceptions} if weekly or exceptions else {}
+        hours = {"weekly": weekly, "exceptions": exceptions}
+        try:
+            return check_hours(hours)  # ranges in order
+        except HoursError:
+            return hours  # the model's validator says what is wrong
+
 
     @staticmethod
     def _ranges(pairs: list[list[str]], subject: str, errors: list) -> list[list[str]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from waitify.lib.opening_hours import WEEKDAYS, HoursError, check_hours
@@ -31,8 +33,14 @@ HOURS_MESSAGES = {
 
 
 def hours_subject(subject: str) -> str:
-    """A weekday by its translated name; a date or anything else as given."""
-    return str(WEEKDAY_NAMES[subject]) if subject in WEEKDAYS else subject
+    """A weekday by its translated name, a date as people write it ("25 December 2026"),
+    anything else as given."""
+    if subject in WEEKDAYS:
+        return str(WEEKDAY_NAMES[subject])
+    try:
+        return date_format(date.fromisoformat(subject), "j F Y")
+    except ValueError:
+        return subject
 
 
 def validate_opening_hours(value: object) -> None:
