@@ -182,3 +182,23 @@ def test_the_former_one_window_shape_becomes_ranges():
                                    "exceptions": {}}
     assert from_legacy({}) == {}
     assert from_legacy(BAKERY) == BAKERY
+
+
+@pytest.mark.django_db
+def test_the_data_migration_turns_stored_windows_into_ranges(business):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from businesses.models import Business
+
+    legacy = {"monday": {"open": "08:00", "close": "18:00", "closed": False},
+              "sunday": {"closed": True}}
+    Business.objects.filter(pk=business.pk).update(opening_hours=legacy)
+    migration = import_module("businesses.migrations.0005_h6_opening_ranges")
+    migration.to_ranges(apps, None)
+    business.refresh_from_db()
+    assert business.opening_hours == {
+        "weekly": {"monday": [["08:00", "18:00"]], "sunday": []}, "exceptions": {}}
+    assert is_open_at(business.opening_hours, paris("2026-12-07 09:00"), PARIS) is True
+    assert is_open_at(business.opening_hours, paris("2026-12-06 09:00"), PARIS) is False
