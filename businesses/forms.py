@@ -207,7 +207,7 @@ class BusinessForm(forms.ModelForm):
                     "customers whenever the queue is open; tick “Closed” for a day off. "
                     "A range ending at 00:00 ends at midnight."))
     timezone = forms.ChoiceField(
-        label=_("Time zone"), initial="Europe/Paris",
+        label=_("Time zone"), initial="Europe/Paris", required=False,
         choices=lambda: [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())],
         help_text=_("Opening hours are read on this clock."))
 
@@ -234,12 +234,22 @@ class BusinessForm(forms.ModelForm):
             self.fields["client_timeout_minutes"].initial = platform.default_client_timeout_minutes
             self.fields["max_queue_size"].required = False
             self.fields["client_timeout_minutes"].required = False
+        self.fields["last_call_minutes"].required = False
         if self.instance.average_basket_cents:
             self.fields["average_basket_euros"].initial = (
                 Decimal(self.instance.average_basket_cents) / 100).quantize(Decimal("0.01"))
 
     def clean_phone(self) -> str:
         return clean_optional_phone(self.cleaned_data.get("phone", ""))
+
+    # Left out (an older page, a script posting only a name): the business keeps its
+    # value, Paris time and no last call for a new one.
+    def clean_timezone(self) -> str:
+        return self.cleaned_data.get("timezone") or self.instance.timezone
+
+    def clean_last_call_minutes(self) -> int:
+        value = self.cleaned_data.get("last_call_minutes")
+        return self.instance.last_call_minutes if value is None else value
 
     def clean_zip_code(self) -> str:
         value = self.cleaned_data.get("zip_code", "").strip()
