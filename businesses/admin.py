@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from businesses import services
+from businesses.forms import OpeningHoursField
 from businesses.models import Business, Plan, PlatformSettings, StaffMember, User
 from waitify.lib.money import euros
 
@@ -126,8 +128,20 @@ class PlanAdmin(admin.ModelAdmin):
         return euros(plan.price_cents)
 
 
+class BusinessAdminForm(forms.ModelForm):
+    # The merchant's own widget: staff edit hours as the shop sees them, not as JSON.
+    opening_hours = OpeningHoursField()
+
+    class Meta:
+        model = Business
+        # Every field, as the admin shows without a custom form; naming a list here
+        # would make the admin show only those.
+        fields = "__all__"  # noqa: DJ007
+
+
 @admin.register(Business)
 class BusinessAdmin(admin.ModelAdmin):
+    form = BusinessAdminForm
     list_display = ["name", "owner", "business_type", "city", "is_active", "is_queue_open",
                     "is_queue_paused", "max_queue_size", "sms_enabled", "created_at"]
     list_filter = ["is_active", "is_queue_open", "is_queue_paused", "business_type",

@@ -18,7 +18,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from businesses import services
 from businesses.models import Business, BusinessType, SubscriptionStatus, User, queue_counts
+from businesses.validators import validate_opening_hours, validate_timezone
 from waitify.lib.api import (
     MERCHANT_PERMISSIONS,
     AccountRateThrottle,
@@ -37,7 +38,7 @@ from waitify.lib.api import (
 )
 from waitify.lib.api_parsers import FormParser, JSONParser
 from waitify.lib.errors import WaitifyError
-from waitify.lib.opening_hours import WEEKDAYS
+from waitify.lib.opening_hours import WEEKDAYS, HoursError, check_hours
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
 TAG = "businesses"
@@ -67,44 +68,41 @@ def account_of(user: User) -> dict:
 
 # --- Serializers ----------------------------------------------------------------------------
 
-class DayHoursSerializer(serializers.Serializer):
-    open = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False,
-                                  help_text="HH:MM, local time (Europe/Paris).")
-    close = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", required=False,
-                                   help_text="HH:MM, after `open`.")
-    closed = serializers.BooleanField(default=False)
-
-    def validate(self, attrs: dict) -> dict:
-        opens, closes = attrs.get("open"), attrs.get("close")
-        if not attrs["closed"] and not (opens and closes):
-            raise serializers.ValidationError(
-                _("Give both opening and closing times, or mark the day as closed."))
-        # Zero-padded HH:MM strings compare like the times they spell.
-        if opens and closes and closes <= opens:
-            raise serializers.ValidationError(
-                {"close": [_("Closing time must be after opening time.")]})
-        return attrs
+HOURS_EXAMPLE = {
+    "weekly": {"monday": [], "tuesday": [["08:00", "12:30"], ["14:00", "19:30"]],
+               "sunday": [["09:00", "12:30"]]},
+    "exceptions": {"2026-12-25": [], "2026-12-06": [["09:00", "12:00"]]},
+}
+_CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"}
+_RANGES = {"type": "array", "maxItems": 3,
+           "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": _CLOCK}}
 
 
-class OpeningHoursSerializer(serializers.Serializer):
-    """One entry per weekday; a missing day has no restriction. Replaced as a whole."""
+@extend_schema_field({
+    "type": "object", "example": HOURS_EXAMPLE,
+    "description": "Time ranges per weekday ([] closed all day; a weekday left out has no "
+                   "restriction) and per date (replacing that weekday), HH:MM on the "
+                   "business's clock (`timezone`), 24:00 for midnight. Replaced as a whole.",
+    "properties": {
+        "weekly": {"type": "object", "additionalProperties": False,
+                   "properties": {day: _RANGES for day in WEEKDAYS}},
+        "exceptions": {"type": "object", "additionalProperties": _RANGES,
+                       "description": "Keyed by YYYY-MM-DD."},
+    },
+    "additionalProperties": False,
+})
+class OpeningHoursSerializer(serializers.JSONField):
+    """Checked by the model's own validator, so the form, the admin and the API agree."""
 
-    monday = DayHoursSerializer(required=False)
-    tuesday = DayHoursSerializer(required=False)
-    wednesday = DayHoursSerializer(required=False)
-    thursday = DayHoursSerializer(required=False)
-    friday = DayHoursSerializer(required=False)
-    saturday = DayHoursSerializer(required=False)
-    sunday = DayHoursSerializer(required=False)
+    def __init__(self, **kwargs) -> None:
+        super().__init__(validators=[validate_opening_hours], **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = [key for key in data if key not in WEEKDAYS]
-            if unknown:
-                raise serializers.ValidationError(
-                    {str(key)[:20]: [_("Unknown weekday: use monday … sunday.")]
-                     for key in unknown})
-        return super().to_internal_value(data)
+        data = super().to_internal_value(data)
+        try:
+            return check_hours(data)  # ranges sorted, dates normalised
+        except HoursError:
+            return data  # the validator reports the problem in words
 
 
 class QueueSettingsSerializer(serializers.Serializer):
@@ -121,6 +119,12 @@ class QueueSettingsSerializer(serializers.Serializer):
     auto_advance_enabled = serializers.BooleanField(required=False)
     client_timeout_minutes = serializers.IntegerField(min_value=1, max_value=30,
                                                       required=False)
+    timezone = serializers.CharField(max_length=64, required=False,
+                                     validators=[validate_timezone],
+                                     help_text="IANA zone the opening hours are read in.")
+    last_call_minutes = serializers.IntegerField(
+        min_value=0, max_value=240, required=False,
+        help_text="Joins stop this many minutes before closing time (0: until closing).")
 
 
 class BusinessUpdateSerializer(QueueSettingsSerializer):
@@ -182,7 +186,7 @@ class BusinessSerializer(serializers.ModelSerializer):
             "current_queue_size", "today_served", "qr_code_url", "average_service_time",
             "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
             "auto_advance_enabled", "client_timeout_minutes", "average_basket_cents",
-            "created_at", "updated_at",
+            "timezone", "last_call_minutes", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

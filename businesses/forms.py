@@ -1,20 +1,179 @@
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
+from zoneinfo import available_timezones
 
 from django import forms
+from django.template.loader import render_to_string
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business, PlatformSettings, User
-from waitify.lib.opening_hours import WEEKDAYS
+from businesses.validators import WEEKDAY_NAMES, validate_opening_hours
+from waitify.lib.opening_hours import MAX_RANGES, MIDNIGHT, WEEKDAYS, HoursError, check_hours
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
-WEEKDAY_LABELS = {
-    "monday": _("Monday"), "tuesday": _("Tuesday"), "wednesday": _("Wednesday"),
-    "thursday": _("Thursday"), "friday": _("Friday"), "saturday": _("Saturday"),
-    "sunday": _("Sunday"),
-}
+WEEKDAY_LABELS = WEEKDAY_NAMES
+EXTRA_EXCEPTION_ROWS = 2
+MAX_EXCEPTION_ROWS = 60
+EXCEPTION_RANGES = 2
+
+
+def _clock(value: str) -> str:
+    """"HH:MM" from a time input ("08:00" or "08:00:00"); "" when not a time."""
+    try:
+        parsed = time.fromisoformat(value.strip())
+    except ValueError:
+        return ""
+    return parsed.strftime("%H:%M")
+
+
+class OpeningHoursWidget(forms.Widget):
+    """Opening hours as plain inputs: for each weekday a "closed" box and up to three
+    ranges of two time inputs; below, dated exceptions (a date, "closed" or up to two
+    ranges) with two blank rows to add more. The merchant form and the admin use it."""
+
+    template_name = "businesses/widgets/opening_hours.html"
+
+    class Media:
+        css = {"all": ["css/opening_hours.css"]}
+
+    def render(self, name: str, value, attrs=None, renderer=None) -> str:
+        # From the project's templates, which the default form renderer does not search.
+        return render_to_string(self.template_name, self.get_context(name, value, attrs))
+
+    def value_from_datadict(self, data, files, name: str) -> dict:
+        def ranges(prefix: str, count: int) -> list[list[str]]:
+            return [[data.get(f"{prefix}-{index}-start", "").strip(),
+                     data.get(f"{prefix}-{index}-end", "").strip()] for index in range(count)]
+        try:
+            rows = min(int(data.get(f"{name}-exception-rows", "0")), MAX_EXCEPTION_ROWS)
+        except ValueError:
+            rows = 0
+        return {
+            "form": True,
+            "days": {day: {"closed": bool(data.get(f"{name}-{day}-closed")),
+                           "ranges": ranges(f"{name}-{day}", MAX_RANGES)} for day in WEEKDAYS},
+            "exceptions": [{"date": data.get(f"{name}-x{row}-date", "").strip(),
+                            "closed": bool(data.get(f"{name}-x{row}-closed")),
+                            "ranges": ranges(f"{name}-x{row}", EXCEPTION_RANGES)}
+                           for row in range(max(rows, 0))],
+        }
+
+    def value_omitted_from_data(self, data, files, name: str) -> bool:
+        return f"{name}-exception-rows" not in data
+
+    @staticmethod
+    def as_rows(value: dict | None) -> dict:
+        """The widget's rows from a stored value (or from posted rows, unchanged)."""
+        if isinstance(value, dict) and value.get("form"):
+            return value
+        value = value if isinstance(value, dict) else {}
+        weekly, exceptions = value.get("weekly") or {}, value.get("exceptions") or {}
+        return {
+            "days": {day: {"closed": weekly.get(day) == [],
+                           "ranges": [list(pair) for pair in weekly.get(day) or []]}
+                     for day in WEEKDAYS},
+            "exceptions": [{"date": key, "closed": ranges == [],
+                            "ranges": [list(pair) for pair in ranges]}
+                           for key, ranges in sorted(exceptions.items())],
+        }
+
+    def get_context(self, name: str, value, attrs) -> dict:
+        context = super().get_context(name, value, attrs)
+        rows = self.as_rows(value)
+
+        def padded(ranges: list, count: int) -> list[dict]:
+            ranges = [(pair + ["", ""])[:2] for pair in ranges][:count]
+            ranges += [["", ""]] * (count - len(ranges))
+            return [{"index": index, "number": index + 1, "start": start,
+                     "end": "00:00" if end == MIDNIGHT else end}
+                    for index, (start, end) in enumerate(ranges)]
+
+        exceptions = [row for row in rows["exceptions"]
+                      if row["date"] or row["closed"] or any(any(pair) for pair in row["ranges"])]
+        exceptions += [{"date": "", "closed": False, "ranges": []}] * EXTRA_EXCEPTION_ROWS
+        context["days"] = [{"key": day, "label": WEEKDAY_LABELS[day],
+                            "closed": rows["days"][day]["closed"],
+                            "ranges": padded(rows["days"][day]["ranges"], MAX_RANGES)}
+                           for day in WEEKDAYS]
+        context["exceptions"] = [{"row": index, "date": row["date"], "closed": row["closed"],
+                                  "ranges": padded(row["ranges"], EXCEPTION_RANGES)}
+                                 for index, row in enumerate(exceptions)]
+        return context
+
+
+class OpeningHoursField(forms.Field):
+    """The rows of OpeningHoursWidget as the stored value, checked by the model's own
+    validator (the API and the admin run the same one)."""
+
+    widget = OpeningHoursWidget
+    default_validators = [validate_opening_hours]
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Opening hours"))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return value
+
+    def to_python(self, value) -> dict:
+        if not (isinstance(value, dict) and value.get("form")):
+            return value or {}
+        errors: list[str] = []
+        weekly: dict[str, list] = {}
+        for day in WEEKDAYS:
+            row = value["days"][day]
+            ranges = self._ranges(row["ranges"], str(WEEKDAY_LABELS[day]), errors)
+            if row["closed"]:
+                weekly[day] = []
+            elif ranges:
+                weekly[day] = ranges
+        exceptions: dict[str, list] = {}
+        for row in value["exceptions"]:
+            if not row["date"]:
+                continue  # an emptied date removes the row, whatever else it holds
+            try:
+                day = date.fromisoformat(row["date"])
+            except ValueError:
+                errors.append(_("Exceptions: “%(value)s” is not a date.")
+                              % {"value": row["date"][:20]})
+                continue
+            subject = date_format(day, "j F Y")
+            ranges = self._ranges(row["ranges"], subject, errors)
+            if day.isoformat() in exceptions:
+                errors.append(_("%(day)s is listed twice in the exceptions.") % {"day": subject})
+            elif not row["closed"] and not ranges:
+                errors.append(_("%(day)s: tick “Closed” or give the opening hours of that day.")
+                              % {"day": subject})
+            exceptions[day.isoformat()] = [] if row["closed"] else ranges
+        if errors:
+            raise forms.ValidationError(errors)
+        hours = {"weekly": weekly, "exceptions": exceptions}
+        try:
+            return check_hours(hours)  # ranges in order
+        except HoursError:
+            return hours  # the model's validator says what is wrong
+
+
+    @staticmethod
+    def _ranges(pairs: list[list[str]], subject: str, errors: list) -> list[list[str]]:
+        ranges = []
+        for start, end in pairs:
+            if not (start or end):
+                continue
+            clocks = [_clock(start), _clock(end)]
+            if not all(clocks):
+                errors.append(
+                    _("%(day)s: give both the opening and the closing time of each range.")
+                    % {"day": subject} if not (start and end) else
+                    _("%(day)s: write times as HH:MM, for example 08:30.") % {"day": subject})
+                continue
+            # A time input cannot say 24:00: a range ending at 00:00 ends at midnight.
+            ranges.append([clocks[0], MIDNIGHT if clocks[1] == "00:00" else clocks[1]])
+        return ranges
 
 
 def clean_optional_phone(value: str) -> str:
@@ -29,7 +188,7 @@ def clean_optional_phone(value: str) -> str:
 
 
 class BusinessForm(forms.ModelForm):
-    """All settings of a business, opening hours as one row per weekday."""
+    """All settings of a business, opening hours with OpeningHoursWidget."""
 
     average_service_minutes = forms.IntegerField(
         label=_("Average service time (minutes)"), min_value=1, max_value=600, required=False,
@@ -43,12 +202,21 @@ class BusinessForm(forms.ModelForm):
                     "customers leave the queue."),
     )
 
+    opening_hours = OpeningHoursField(
+        help_text=_("Outside these hours customers cannot join. A day left empty accepts "
+                    "customers whenever the queue is open; tick “Closed” for a day off. "
+                    "A range ending at 00:00 ends at midnight."))
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), initial="Europe/Paris", required=False,
+        choices=lambda: [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())],
+        help_text=_("Opening hours are read on this clock."))
+
     class Meta:
         model = Business
         fields = [
             "name", "business_type", "phone", "address", "city", "zip_code",
             "max_queue_size", "client_timeout_minutes", "auto_advance_enabled", "sms_enabled",
-            "custom_message",
+            "custom_message", "opening_hours", "timezone", "last_call_minutes",
         ]
         widgets = {"address": forms.TextInput()}
 
@@ -66,35 +234,22 @@ class BusinessForm(forms.ModelForm):
             self.fields["client_timeout_minutes"].initial = platform.default_client_timeout_minutes
             self.fields["max_queue_size"].required = False
             self.fields["client_timeout_minutes"].required = False
+        self.fields["last_call_minutes"].required = False
         if self.instance.average_basket_cents:
             self.fields["average_basket_euros"].initial = (
                 Decimal(self.instance.average_basket_cents) / 100).quantize(Decimal("0.01"))
-        hours = self.instance.opening_hours or {}
-        for day in WEEKDAYS:
-            spec = hours.get(day) or {}
-            label = WEEKDAY_LABELS[day]
-            self.fields[f"{day}_closed"] = forms.BooleanField(
-                label=_("Closed on %(day)s") % {"day": label}, required=False,
-                initial=bool(spec.get("closed")),
-            )
-            self.fields[f"{day}_open"] = forms.TimeField(
-                label=_("%(day)s opens at") % {"day": label}, required=False,
-                initial=spec.get("open"), widget=forms.TimeInput(attrs={"type": "time"}),
-            )
-            self.fields[f"{day}_close"] = forms.TimeField(
-                label=_("%(day)s closes at") % {"day": label}, required=False,
-                initial=spec.get("close"), widget=forms.TimeInput(attrs={"type": "time"}),
-            )
-
-    def weekday_rows(self) -> list[dict]:
-        return [
-            {"label": WEEKDAY_LABELS[day], "closed": self[f"{day}_closed"],
-             "open": self[f"{day}_open"], "close": self[f"{day}_close"]}
-            for day in WEEKDAYS
-        ]
 
     def clean_phone(self) -> str:
         return clean_optional_phone(self.cleaned_data.get("phone", ""))
+
+    # Left out (an older page, a script posting only a name): the business keeps its
+    # value, Paris time and no last call for a new one.
+    def clean_timezone(self) -> str:
+        return self.cleaned_data.get("timezone") or self.instance.timezone
+
+    def clean_last_call_minutes(self) -> int:
+        value = self.cleaned_data.get("last_call_minutes")
+        return self.instance.last_call_minutes if value is None else value
 
     def clean_zip_code(self) -> str:
         value = self.cleaned_data.get("zip_code", "").strip()
@@ -105,22 +260,6 @@ class BusinessForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        hours: dict[str, dict] = {}
-        for day in WEEKDAYS:
-            closed = cleaned.get(f"{day}_closed")
-            opens: time | None = cleaned.get(f"{day}_open")
-            closes: time | None = cleaned.get(f"{day}_close")
-            if closed:
-                hours[day] = {"closed": True}
-            elif opens and closes:
-                if closes <= opens:
-                    self.add_error(f"{day}_close", _("Closing time must be after opening time."))
-                hours[day] = {"open": opens.strftime("%H:%M"), "close": closes.strftime("%H:%M"),
-                              "closed": False}
-            elif opens or closes:
-                self.add_error(f"{day}_open", _("Give both opening and closing times, "
-                                                "or leave both empty."))
-        cleaned["opening_hours"] = hours
         minutes = cleaned.get("average_service_minutes")
         cleaned["average_service_time"] = minutes * 60 if minutes else None
         basket = cleaned.get("average_basket_euros")
@@ -131,7 +270,7 @@ class BusinessForm(forms.ModelForm):
         """The cleaned values in the shape `businesses.services` takes."""
         data = {name: self.cleaned_data[name] for name in self.Meta.fields
                 if self.cleaned_data.get(name) is not None}
-        data["opening_hours"] = self.cleaned_data["opening_hours"]
+        data["opening_hours"] = self.cleaned_data.get("opening_hours") or {}
         data["average_basket_cents"] = self.cleaned_data["average_basket_cents"]
         # None asks the service for the usual time of the (possibly new) type.
         data["average_service_time"] = self.cleaned_data["average_service_time"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from businesses.validators import validate_opening_hours, validate_timezone
 from waitify.lib.tokens import looks_like_token
 
 UNLIMITED = -1
@@ -402,7 +403,20 @@ class Business(TimestampedModel):
     max_queue_size = models.PositiveSmallIntegerField(
         _("max queue size"), validators=[MinValueValidator(1), MaxValueValidator(200)]
     )
-    opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True)
+    opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True,
+                                     validators=[validate_opening_hours])
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone],
+        help_text=_("Opening hours are read on this clock."),
+    )
+    # 0 by default: an existing shop keeps taking customers until closing time, and a
+    # customer whose turn would come after closing is warned before joining anyway.
+    last_call_minutes = models.PositiveSmallIntegerField(
+        _("last call (minutes before closing)"), default=0,
+        validators=[MaxValueValidator(240)],
+        help_text=_("New customers can no longer join this many minutes before closing "
+                    "time. 0: until closing time."),
+    )
     custom_message = models.CharField(
         _("custom SMS message"), max_length=100, blank=True,
         help_text=_("Added to the text messages sent to your customers."),
@@ -442,6 +456,8 @@ class Business(TimestampedModel):
                 condition=Q(client_timeout_minutes__gte=1, client_timeout_minutes__lte=30),
                 name="business_timeout_range",
             ),
+            models.CheckConstraint(condition=Q(last_call_minutes__lte=240),
+                                   name="business_last_call_range"),
         ]
         indexes = [models.Index(fields=["owner", "is_active"])]
 

@@ -46,6 +46,22 @@ class EntrySerializer(serializers.Serializer):
         return mask_phone(entry.phone)
 
 
+class JoinsSerializer(serializers.Serializer):
+    """Whether customers can join now, and why not (the join page says the same)."""
+
+    accepting = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["open", "closed", "paused", "full", "inactive"])
+    reason = serializers.ChoiceField(
+        choices=["", "business_suspended", "queue_closed", "outside_opening_hours", "last_call",
+                 "queue_paused", "queue_full"])
+    message = serializers.CharField()
+    reopens_at = serializers.DateTimeField(allow_null=True,
+                                           help_text="When the opening hours allow joins again.")
+    closes_at = serializers.DateTimeField(allow_null=True,
+                                          help_text="End of the current opening range.")
+    last_call_at = serializers.DateTimeField(allow_null=True)
+
+
 class QueueView(APIView):
     permission_classes = MERCHANT_PERMISSIONS
 
@@ -55,6 +71,7 @@ class QueueView(APIView):
         "current_queue_size": serializers.IntegerField(),
         "average_wait_time": serializers.IntegerField(allow_null=True),
         "today_served": serializers.IntegerField(),
+        "joins": JoinsSerializer(),
         "called": EntrySerializer(many=True),
         "entries": EntrySerializer(many=True),
     }))
@@ -74,6 +91,7 @@ def queue_payload(live: selectors.LiveQueue) -> dict:
         "current_queue_size": len(live.waiting),
         "average_wait_time": live.average_wait_minutes,
         "today_served": live.served_today,
+        "joins": services.join_availability(live.business, len(live.waiting)).as_dict(),
         "called": EntrySerializer(live.called, many=True).data,
         "entries": entries,
     }

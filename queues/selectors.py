@@ -4,7 +4,7 @@ queries, whatever the length of the queue."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Avg,
@@ -24,11 +24,13 @@ from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
 from queues.notifications import sms_capped_recently
 from queues.services import (
     REJOIN_WINDOW,
-    QueueError,
+    JoinAvailability,
     WaitEstimate,
-    joins_refused_because,
+    join_availability,
     wait_estimate,
 )
+from waitify.lib import opening_hours
+from waitify.lib.opening_hours import DayHours
 
 
 def _state(business: Business) -> QueueState | None:
@@ -162,24 +164,41 @@ def live_queue(business: Business) -> LiveQueue:
 class JoinSummary:
     waiting: int
     estimate: WaitEstimate
-    accepting: bool
-    reason: str
-    next_opening: datetime | None
+    availability: JoinAvailability
+    # When the estimated call falls after the current opening range ends, that time
+    # (the customer is told before joining); None otherwise.
+    call_after_closing: datetime | None
+    week: list[DayHours]
+    today: date
+
+    @property
+    def accepting(self) -> bool:
+        return self.availability.accepting
+
+    @property
+    def reason(self) -> str:
+        return self.availability.reason
+
+    @property
+    def next_opening(self) -> datetime | None:
+        return self.availability.reopens_at
 
 
-def join_summary(business: Business) -> JoinSummary:
+def join_summary(business: Business, now: datetime | None = None) -> JoinSummary:
     """What the join page shows before the form: 1 query (the waiting count)."""
+    now = now or timezone.now()
     waiting = QueueEntry.objects.waiting().filter(business=business).count()
     estimate = wait_estimate(business, _state(business), waiting + 1)
-    refusal: QueueError | None = joins_refused_because(business)
-    if refusal is None and waiting >= business.max_queue_size:
-        reason = "queue_full"
-    else:
-        reason = refusal.error if refusal else ""
-    opening = refusal.extra.get("next_opening") if refusal else None
-    opening = datetime.fromisoformat(opening) if opening else None
-    return JoinSummary(waiting=waiting, estimate=estimate, accepting=not reason,
-                       reason=reason, next_opening=opening)
+    availability = join_availability(business, waiting, now)
+    expected_call = now + timedelta(minutes=estimate.minutes)
+    closes = availability.closes_at
+    late = availability.accepting and closes is not None and expected_call > closes
+    today = now.astimezone(availability.zone).date()
+    return JoinSummary(
+        waiting=waiting, estimate=estimate, availability=availability,
+        call_after_closing=expected_call.astimezone(availability.zone) if late else None,
+        week=opening_hours.week(business.opening_hours, today) if business.opening_hours else [],
+        today=today)
 
 
 @dataclass

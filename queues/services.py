@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,7 +31,7 @@ from queues.models import (
     new_display_token,
 )
 from waitify.lib.errors import WaitifyError
-from waitify.lib.opening_hours import is_open_at, next_opening
+from waitify.lib.opening_hours import closing_at, is_open_at, next_opening
 from waitify.lib.phones import InvalidPhone, has_allowed_prefix, mask_phone, normalize_phone
 
 logger = logging.getLogger("waitify.queue")
@@ -187,20 +188,96 @@ def joins_refused_because(business: Business, now: datetime | None = None) -> Qu
     return None
 
 
+# The state a page shows for each reason a join is refused.
+JOIN_STATES = {"": "open", "business_suspended": "inactive", "queue_closed": "closed",
+               "outside_opening_hours": "closed", "last_call": "closed",
+               "queue_paused": "paused", "queue_full": "full"}
+
+
+@dataclass(frozen=True)
+class JoinAvailability:
+    """Whether customers can join now, and why not: what every page and the API show."""
+
+    reason: str  # "" when accepting, else the refusal's `error` or "queue_full"
+    message: str
+    zone: ZoneInfo
+    reopens_at: datetime | None = None  # by the hours; None when they say nothing
+    closes_at: datetime | None = None  # end of the current opening range
+    last_call_at: datetime | None = None
+
+    @property
+    def accepting(self) -> bool:
+        return not self.reason
+
+    @property
+    def state(self) -> str:
+        return JOIN_STATES[self.reason]
+
+    def as_dict(self) -> dict:
+        return {"accepting": self.accepting, "state": self.state, "reason": self.reason,
+                "message": self.message,
+                "reopens_at": self.reopens_at.isoformat() if self.reopens_at else None,
+                "closes_at": self.closes_at.isoformat() if self.closes_at else None,
+                "last_call_at": self.last_call_at.isoformat() if self.last_call_at else None}
+
+
+def join_availability(business: Business, waiting: int, now: datetime | None = None
+                      ) -> JoinAvailability:
+    """The one answer to "can a customer join now?" (`waiting`: customers waiting now)."""
+    now = now or timezone.now()
+    zone = ZoneInfo(business.timezone)
+    refusal = joins_refused_because(business, now)
+    closes = closing_at(business.opening_hours, now, zone)
+    if refusal is None:
+        last_call = (closes - timedelta(minutes=business.last_call_minutes)
+                     if closes is not None and business.last_call_minutes else None)
+        if waiting >= business.max_queue_size:
+            return JoinAvailability(reason="queue_full", zone=zone, closes_at=closes,
+                                    last_call_at=last_call,
+                                    message=str(_("The queue is full. Try again a little later.")))
+        return JoinAvailability(reason="", message="", zone=zone, closes_at=closes,
+                                last_call_at=last_call)
+    extra = refusal.extra
+    return JoinAvailability(
+        reason=refusal.error, message=str(refusal.message), zone=zone,
+        reopens_at=(datetime.fromisoformat(extra["next_opening"]).astimezone(zone)
+                    if extra.get("next_opening") else None),
+        closes_at=closes,
+        last_call_at=(datetime.fromisoformat(extra["last_call_at"]).astimezone(zone)
+                      if extra.get("last_call_at") else None),
+    )
+
+
 def _ensure_accepting_joins(business: Business, now: datetime) -> None:
     _refuse_if_suspended(business)
-    if business.owner.is_read_only or not business.is_queue_open:
+    if business.owner.is_read_only:
+        raise QueueError(_("The queue is closed right now."), code=QUEUE_CLOSED,
+                         error="queue_closed", status=409)
+    hours, zone = business.opening_hours, ZoneInfo(business.timezone)
+    # The hours come before the merchant's switch: a customer at the door at night
+    # learns when the shop reopens, whether or not the queue was closed for the night.
+    if not is_open_at(hours, now, zone):
+        opening = next_opening(hours, now, zone)
+        raise QueueError(_("The shop is closed at this hour."), code=QUEUE_CLOSED,
+                         error="outside_opening_hours", status=409,
+                         extra={"next_opening": opening.isoformat()} if opening else {})
+    if not business.is_queue_open:
         raise QueueError(_("The queue is closed right now."), code=QUEUE_CLOSED,
                          error="queue_closed", status=409)
     if business.is_queue_paused:
         raise QueueError(_("The queue is paused for a moment. Try again in a few minutes."),
                          code=QUEUE_CLOSED, error="queue_paused", status=409)
-    local_now = timezone.localtime(now)
-    if not is_open_at(business.opening_hours, local_now):
-        opening = next_opening(business.opening_hours, local_now)
-        raise QueueError(_("The shop is closed at this hour."), code=QUEUE_CLOSED,
-                         error="outside_opening_hours", status=409,
-                         extra={"next_opening": opening.isoformat()} if opening else {})
+    closes = closing_at(hours, now, zone)
+    if closes is not None and business.last_call_minutes:
+        last_call = closes - timedelta(minutes=business.last_call_minutes)
+        if now >= last_call:
+            opening = next_opening(hours, closes, zone)
+            raise QueueError(
+                _("Last call has passed: the shop closes at %(time)s and takes no new "
+                  "customers before then.") % {"time": closes.strftime("%H:%M")},
+                code=QUEUE_CLOSED, error="last_call", status=409,
+                extra={"closes_at": closes.isoformat(), "last_call_at": last_call.isoformat(),
+                       **({"next_opening": opening.isoformat()} if opening else {})})
 
 
 def _next_ticket(state: QueueState, today) -> int:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("dashboard/", views.overview, name="overview"),
     # Customer (public)
     path("q/<str:token>", views.join_page, name="join"),
+    path("q/<str:token>/state", views.join_state, name="join_state"),
     path("q/s/<str:secret>", views.entry_status, name="status"),
     path("q/s/<str:secret>/cancel", views.entry_cancel, name="cancel"),
     path("q/s/<str:secret>/snooze", views.entry_snooze, name="snooze"),

@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def overview(request: HttpRequest) -> HttpResponse:
     businesses = (
-        Business.objects.filter(owner=request.user).with_queue_counts()
+        Business.objects.filter(owner=request.user).select_related("owner").with_queue_counts()
         .annotate(
             sms_this_month=notifications.sms_month_count(),
             sms_capped=notifications.sms_capped_recently(),
@@ -90,6 +90,21 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
         "business": business, "form": form, "error": error,
         "summary": selectors.join_summary(business),
     }, status=error.status if error else 200)
+
+
+@require_safe
+def join_state(request: HttpRequest, token: str) -> HttpResponse:
+    """The join page's state, polled while joins are refused: the whole page reloads
+    (and the polling stops) once the state differs from the one the page shows."""
+    business = (Business.objects.select_related("owner", "queue_state_row")
+                .with_qr_token(token).first())
+    if business is None:
+        return render(request, "queues/join_invalid.html", status=404)
+    summary = selectors.join_summary(business)
+    if summary.reason != request.GET.get("shows", ""):
+        return HttpResponseClientRefresh()
+    return render(request, "queues/partials/join_state.html",
+                  {"business": business, "summary": summary})
 
 
 @require_safe

@@ -47,8 +47,8 @@ def client_for(user) -> APIClient:
 
 
 VALID_HOURS = {
-    "monday": {"open": "08:00", "close": "18:30", "closed": False},
-    "sunday": {"closed": True},
+    "weekly": {"monday": [["08:00", "12:30"], ["14:00", "18:30"]], "sunday": []},
+    "exceptions": {"2026-12-25": [], "2026-12-06": [["09:00", "12:00"]]},
 }
 
 
@@ -219,7 +219,7 @@ def test_it_creates_a_business_with_every_field(merchant, api_client):
         "address": "3 quai du Port", "city": "Marseille", "zip_code": "13002",
         "average_service_time": 240, "max_queue_size": 80, "opening_hours": VALID_HOURS,
         "custom_message": "Merci !", "sms_enabled": False, "auto_advance_enabled": False,
-        "client_timeout_minutes": 12,
+        "client_timeout_minutes": 12, "timezone": "Indian/Reunion", "last_call_minutes": 15,
     }, format="json")
     assert response.status_code == 201
     saved = Business.objects.get(owner=merchant)
@@ -232,6 +232,10 @@ def test_it_creates_a_business_with_every_field(merchant, api_client):
     assert (saved.average_service_time, saved.max_queue_size, saved.client_timeout_minutes) \
         == (240, 80, 12)
     assert saved.opening_hours == VALID_HOURS
+    assert response.json()["opening_hours"] == VALID_HOURS
+    assert (saved.timezone, saved.last_call_minutes) == ("Indian/Reunion", 15)
+    assert (response.json()["timezone"], response.json()["last_call_minutes"]) == (
+        "Indian/Reunion", 15)
     assert (saved.custom_message, saved.sms_enabled, saved.auto_advance_enabled) == (
         "Merci !", False, False)
     assert saved.is_active and not saved.is_queue_open
@@ -298,6 +302,13 @@ INVALID_FIELDS = [
     ("opening_hours", {"monday": {"open": "08:00"}}),
     ("opening_hours", {"monday": {"open": "08:00\x00", "close": "18:00"}}),
     ("opening_hours", {"monday": {"open": "08:00", "close": "18:00", "closed": "perhaps"}}),
+    ("opening_hours", {"weekly": {"monday": [["08:00", "12:30"], ["12:00", "18:00"]]}}),
+    ("opening_hours", {"weekly": {"monday": [["18:00", "08:00"]]}}),
+    ("opening_hours", {"weekly": {"monday": [["08:00", "09:00"]] * 4}}),
+    ("opening_hours", {"exceptions": {"2026-02-30": []}}),
+    ("opening_hours", {"exceptions": {"2026-12-25": [["8h", "12h"]]}}),
+    ("timezone", "Mars/Olympus_Mons"), ("timezone", ""), ("last_call_minutes", 241),
+    ("last_call_minutes", -1),
 ]
 
 
@@ -388,7 +399,7 @@ def test_it_updates_every_field_at_once(api_client, business):
 @pytest.mark.parametrize(("field", "value"), [
     ("name", ""), ("name", "\x00"), ("max_queue_size", 500), ("average_service_time", None),
     ("average_basket_cents", -1), ("average_basket_cents", "douze"),
-    ("opening_hours", {"monday": {"open": "19:00", "close": "09:00"}}),
+    ("opening_hours", {"weekly": {"monday": [["19:00", "09:00"]]}}),
 ])
 def test_it_refuses_an_invalid_update_and_changes_nothing(api_client, business, field, value):
     before = row(business)
@@ -456,7 +467,7 @@ def test_it_changes_the_queue_settings_and_nothing_else(api_client, business):
 
 @pytest.mark.parametrize(("field", "value"), [
     ("max_queue_size", 0), ("client_timeout_minutes", 31), ("average_service_time", -60),
-    ("custom_message", "\x00"), ("opening_hours", {"sunday": {"closed": None}}),
+    ("custom_message", "\x00"), ("opening_hours", {"weekly": {"sunday": None}}),
 ])
 def test_it_refuses_invalid_queue_settings(api_client, business, field, value):
     before = row(business)

@@ -134,11 +134,11 @@ def test_forms_show_their_errors_next_to_the_fields(open_page, screenshot, merch
     page = open_page(viewport=PHONE, language="en", user=merchant)
     page.goto("/businesses/new/")
     page.fill("#id_zip_code", "750")
-    page.fill("#id_monday_open", "18:00")
-    page.fill("#id_monday_close", "09:00")
+    page.fill("[name=opening_hours-monday-0-start]", "18:00")
+    page.fill("[name=opening_hours-monday-0-end]", "09:00")
     page.locator("main form.form button[type=submit]").click()
     assert page.locator("#id_name").evaluate("input => input.closest('.field.has-error') !== null")
-    assert page.locator(".hours-row.has-error .error").is_visible()
+    assert page.locator(".hours-errors").is_visible()
     assert fits_the_screen(page)
     screenshot(page, "business-create-errors-en-phone")
     assert page.js_errors == []
@@ -150,8 +150,7 @@ def _tour_data(merchant: User, newcomer: User, business: Business) -> dict[str, 
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     Business.objects.filter(pk=business.pk).update(
         is_queue_open=True, address="12 rue de la Roquette", city="Paris", zip_code="75011",
-        opening_hours={"monday": {"closed": True},
-                       "tuesday": {"open": "07:00", "close": "19:30", "closed": False}},
+        opening_hours={"weekly": {"monday": [], "tuesday": [["07:00", "19:30"]]}},
     )
     closed = business_services.business_create(owner=merchant, name="Salon Coiffure Élise",
                                       business_type="hairdresser", city="Lyon")

@@ -1,9 +1,16 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from businesses.models import Business
+from queues import services
 from queues.models import QueueEntry
+from queues.services import JoinAvailability
+from waitify.lib.opening_hours import DayHours
 from waitify.lib.phones import mask_phone as mask
 
 register = template.Library()
@@ -20,3 +27,57 @@ def deadline(entry: QueueEntry, business: Business) -> str:
     if not entry.called_at:
         return ""
     return (entry.called_at + timedelta(minutes=business.client_timeout_minutes)).isoformat()
+
+
+# Inside a sentence French writes weekdays in lowercase ("lundi à 08:00"), while the
+# date format's names start with a capital for headings.
+WEEKDAYS_IN_A_SENTENCE = (
+    pgettext_lazy("in a sentence", "Monday"), pgettext_lazy("in a sentence", "Tuesday"),
+    pgettext_lazy("in a sentence", "Wednesday"), pgettext_lazy("in a sentence", "Thursday"),
+    pgettext_lazy("in a sentence", "Friday"), pgettext_lazy("in a sentence", "Saturday"),
+    pgettext_lazy("in a sentence", "Sunday"),
+)
+
+
+@register.filter
+def reopening(availability: JoinAvailability, now: datetime | None = None) -> str:
+    """When joins open again on the shop's clock: "today at 14:00", "tomorrow at 08:00",
+    "Monday at 08:00" (French: "lundi à 08:00"), or with the date beyond a week."""
+    moment = availability.reopens_at
+    if moment is None:
+        return ""
+    zone = availability.zone
+    local = moment.astimezone(zone)
+    days = (local.date() - (now or timezone.now()).astimezone(zone).date()).days
+    clock = local.strftime("%H:%M")
+    if days <= 0:
+        return _("today at %(time)s") % {"time": clock}
+    if days == 1:
+        return _("tomorrow at %(time)s") % {"time": clock}
+    day = str(WEEKDAYS_IN_A_SENTENCE[local.weekday()])
+    if days >= 7:
+        day = f"{day} {date_format(local, 'j F')}"
+    return _("%(day)s at %(time)s") % {"day": day, "time": clock}
+
+
+@register.filter
+def hour_ranges(day: DayHours) -> str:
+    """A day's hours as a shop door shows them: "08:00–12:30, 14:00–19:30"."""
+    if day.ranges is None:
+        return _("open whenever the queue is")
+    if not day.ranges:
+        return _("closed")
+    return ", ".join(f"{start:%H:%M}–{end:%H:%M}" if end else f"{start:%H:%M}–24:00"
+                     for start, end in day.ranges)
+
+
+@register.filter
+def clock(moment: datetime | None, zone) -> str:
+    """HH:MM of a moment on the shop's clock."""
+    return moment.astimezone(zone).strftime("%H:%M") if moment else ""
+
+
+@register.simple_tag
+def join_availability(business: Business, waiting: int) -> JoinAvailability:
+    """Whether customers can join `business` now, for the merchant's pages."""
+    return services.join_availability(business, waiting)

@@ -68,9 +68,10 @@ def test_the_same_phone_cannot_hold_two_live_places(queue):
 
 
 def test_it_refuses_joins_outside_opening_hours_with_the_next_opening(queue):
-    hours = {day: {"closed": True} for day in
-             ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
-    hours["monday"] = {"open": "09:00", "close": "12:00", "closed": False}
+    hours = {"weekly": {day: [] for day in
+                        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                         "sunday")}}
+    hours["weekly"]["monday"] = [["09:00", "12:00"]]
     type(queue).objects.filter(pk=queue.pk).update(opening_hours=hours)
     with time_machine.travel("2026-11-24 10:00 +01:00"), pytest.raises(QueueError) as error:
         join(queue)
