@@ -166,7 +166,7 @@ def open_page(browser, live_server):
 
     The tab speaks French like a browser in France; `language` sets Django's language
     cookie instead, `user` logs the tab in. JavaScript errors and console errors are
-    collected in `page.js_errors`.
+    collected in `page.js_errors`. `bypass_csp` lets a test inject its own script (axe).
     """
     from django.conf import settings
     from django.test import Client
@@ -174,9 +174,10 @@ def open_page(browser, live_server):
     contexts = []
 
     def _open(*, viewport: dict | None = None, language: str | None = None,
-              user: User | None = None):
+              user: User | None = None, bypass_csp: bool = False):
         context = browser.new_context(viewport=viewport or DESKTOP, base_url=live_server.url,
-                                      locale="fr-FR", accept_downloads=True)
+                                      locale="fr-FR", accept_downloads=True,
+                                      bypass_csp=bypass_csp)
         contexts.append(context)
         cookies = []
         if language:

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from businesses import services
 from businesses.forms import OpeningHoursField
-from businesses.models import Business, Plan, PlatformSettings, StaffMember, User
+from businesses.models import Business, LegalPage, Plan, PlatformSettings, StaffMember, User
 from waitify.lib.money import euros
 
 admin.site.site_header = _("Waitify administration")
@@ -164,6 +164,22 @@ class PlatformSettingsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return not PlatformSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LegalPage)
+class LegalPageAdmin(admin.ModelAdmin):
+    """The three legal pages exist from the first migration: staff edit them, never add or
+    delete one (the footer links to each)."""
+
+    list_display = ["__str__", "title_fr", "title_en", "updated_at"]
+    readonly_fields = ["slug", "updated_at"]
+    fields = ["slug", "title_fr", "body_fr", "title_en", "body_en", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

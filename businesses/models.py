@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 import secrets
 import uuid
@@ -481,3 +482,57 @@ class Business(TimestampedModel):
         if self.is_queue_paused:
             return "paused"
         return "open"
+
+
+class LegalPage(models.Model):
+    """A legal text of the platform (legal notice, terms, privacy policy), in French and
+    English, that staff edit in the admin: a change shows on the site at once, no deploy.
+
+    The body is plain text: a blank line starts a paragraph, a paragraph starting with
+    "## " is a heading, lines starting with "- " make a list. Nothing is read as HTML.
+    """
+
+    class Kind(models.TextChoices):
+        LEGAL_NOTICE = "legal-notice", _("Legal notice")
+        TERMS = "terms", _("Terms of use and sale")
+        PRIVACY = "privacy", _("Privacy policy")
+
+    slug = models.SlugField(_("page"), max_length=20, choices=Kind.choices, unique=True)
+    title_fr = models.CharField(_("title (French)"), max_length=120)
+    title_en = models.CharField(_("title (English)"), max_length=120)
+    body_fr = models.TextField(_("text (French)"), help_text=_(
+        'Plain text. A blank line starts a paragraph, "## " at the start of a paragraph '
+        'makes a heading, lines starting with "- " make a list.'))
+    body_en = models.TextField(_("text (English)"), help_text=_(
+        'Plain text. A blank line starts a paragraph, "## " at the start of a paragraph '
+        'makes a heading, lines starting with "- " make a list.'))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("legal page")
+        verbose_name_plural = _("legal pages")
+
+    def __str__(self) -> str:
+        return self.get_slug_display()
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" else self.title_fr
+
+    def blocks(self, language: str) -> list[tuple[str, str | list[str]]]:
+        """The body in `language` as ("heading", text), ("list", items) and
+        ("paragraph", text) blocks, for the template to lay out (and escape)."""
+        body = self.body_en if language == "en" else self.body_fr
+        blocks: list[tuple[str, str | list[str]]] = []
+        for chunk in body.replace("\r\n", "\n").split("\n\n"):
+            lines = [line.strip() for line in chunk.strip().split("\n") if line.strip()]
+            if lines and lines[0].startswith("## "):
+                blocks.append(("heading", lines.pop(0)[3:].strip()))
+            # The rest of the chunk: runs of "- " lines are lists, other runs paragraphs.
+            for is_item, run in itertools.groupby(lines, key=lambda line: line.startswith("- ")):
+                run = list(run)
+                if is_item:
+                    blocks.append(("list", [line[2:].strip() for line in run]))
+                else:
+                    blocks.append(("paragraph", "\n".join(run)))
+        return blocks

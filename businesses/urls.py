@@ -16,4 +16,5 @@ urlpatterns = [
     path("businesses/<uuid:business_id>/qr.svg", views.business_qr_svg, name="qr_svg"),
     path("businesses/<uuid:business_id>/poster.pdf", views.business_poster_pdf, name="poster"),
     path("account/", views.account_profile, name="account"),
+    path("legal/<slug:slug>/", views.legal_page, name="legal"),
 ]

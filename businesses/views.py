@@ -9,12 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from businesses import qr, services
 from businesses.forms import BusinessForm, ProfileForm
-from businesses.models import Business
+from businesses.models import Business, LegalPage
 from businesses.services import BusinessError
 
 
@@ -151,3 +152,13 @@ def account_profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Profile saved."))
         return redirect("businesses:account")
     return render(request, "businesses/account.html", {"form": form})
+
+
+@require_safe
+def legal_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Legal notice, terms, privacy policy: public, in the visitor's language."""
+    page = get_object_or_404(LegalPage, slug=slug)
+    language = "en" if (get_language() or "").startswith("en") else "fr"
+    return render(request, "businesses/legal_page.html", {
+        "page": page, "title": page.title(language), "blocks": page.blocks(language),
+    })

@@ -42,10 +42,10 @@ def test_the_business_analytics_page_draws_its_charts(open_page, screenshot, sho
     response = page.goto(f"/businesses/{centre.pk}/analytics/")
 
     assert response.status == 200
-    assert page.locator("#history svg").count() == 3
+    assert page.locator("#history svg[role=img]").count() == 3
     assert page.locator(".kpis dd").first.inner_text() == "4"  # waiting now
     assert fits_the_screen(page)
-    for chart in page.locator(".chart-plot svg").all():
+    for chart in page.locator(".chart-plot svg[role=img]").all():
         box = chart.bounding_box()
         assert box["width"] > 250 and box["height"] > 150
     screenshot(page, f"analytics-business-fr-{label}")
@@ -55,7 +55,7 @@ def test_the_business_analytics_page_draws_its_charts(open_page, screenshot, sho
     page.wait_for_url("**period=last_7_days")
     page.wait_for_function(
         "document.querySelectorAll('.chart-served .chart-x span').length === 7")
-    assert page.locator("#history svg").count() == 3
+    assert page.locator("#history svg[role=img]").count() == 3
     assert fits_the_screen(page)
     screenshot(page, f"analytics-business-7-days-fr-{label}")
     assert page.js_errors == []
