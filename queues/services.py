@@ -101,13 +101,22 @@ def _entry_business_key(secret: str) -> str:
 
 
 def entry_business_id(secret: str) -> str | None:
-    """The business of the entry behind a status link already opened (None: not known)."""
-    return cache.get(_entry_business_key(secret))
+    """The business of the entry behind a status link already opened (None: not known,
+    or the cache is unreachable: the poll then reads the database)."""
+    try:
+        return cache.get(_entry_business_key(secret))
+    except Exception:
+        logger.warning("cache unavailable: status poll read from the database")
+        return None
 
 
 def remember_entry_business(secret: str, business_id) -> None:
     """An entry never changes business: its link's business can be cached as is."""
-    cache.set(_entry_business_key(secret), str(business_id), timeout=ENTRY_BUSINESS_TIMEOUT)
+    try:
+        cache.set(_entry_business_key(secret), str(business_id),
+                  timeout=ENTRY_BUSINESS_TIMEOUT)
+    except Exception:
+        logger.warning("cache unavailable: status link not remembered")
 
 
 def version_stamp(state: QueueState | None, *, prime: bool = True) -> str:

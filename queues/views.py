@@ -92,7 +92,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
         "summary": selectors.join_summary(business),
         "device_ticket": selectors.device_ticket(business,
                                                  device_tickets.device_secrets(request)),
-        "resend_form": ResendLinkForm(),
+        "resend_form": ResendLinkForm(auto_id="resend_%s"),  # ids apart from the join form
     }, status=error.status if error else 200)
 
 
