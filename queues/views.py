@@ -159,7 +159,9 @@ def entry_snooze(request: HttpRequest, secret: str) -> HttpResponse:
     try:
         entry = services.entry_snooze(entry=entry)
     except QueueError as error:
-        messages.error(request, error.message)
+        # Last in line is not a failure: the place is simply kept.
+        tell = messages.info if error.error == "nobody_behind" else messages.error
+        tell(request, error.message)
     else:
         ahead = services.entry_position(entry) - 1
         messages.success(request, ngettext(

@@ -51,6 +51,7 @@ def test_with_nobody_behind_one_clear_message_and_the_place_is_kept(client, queu
     page = client.post(reverse("queues:snooze", args=[only.secret]), follow=True, **ENGLISH)
     html = page.content.decode()
     assert html.count("Nobody is behind you: you keep your place.") == 1
+    assert '<div class="alert alert-info">Nobody is behind you' in html
     only.refresh_from_db()
     assert only.snooze_count == 0
 
