@@ -160,6 +160,13 @@ class PublicThrottle(ClientRateThrottle):
 class JoinSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    sms = serializers.BooleanField(
+        required=False, default=True,
+        help_text="false: no SMS, the customer follows the status (any valid number).")
+
+
+class ResendLinkSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
 
 
 class CustomerStatusSerializer(serializers.Serializer):
@@ -173,6 +180,7 @@ class CustomerStatusSerializer(serializers.Serializer):
     called_at = serializers.DateTimeField(allow_null=True)
     come_before = serializers.DateTimeField(allow_null=True)
     snoozes_left = serializers.IntegerField()
+    sms = serializers.BooleanField(help_text="false: page-only, no SMS is sent.")
     can_rejoin = serializers.BooleanField()
     business = inline_serializer("PublicBusiness", {"name": serializers.CharField(),
                                                     "queue_state": serializers.CharField()})
@@ -201,9 +209,26 @@ class PublicJoinView(PublicView):
         limits.join_rate_limit(request=request, phone=data.validated_data["phone"])
         entry = services.entry_join(business=business, phone=data.validated_data["phone"],
                                     name=data.validated_data["name"],
-                                    language=get_language() or "fr")
+                                    language=get_language() or "fr",
+                                    sms=data.validated_data["sms"])
         return Response(status_body(request, selectors.joined_status(entry)),
                         status=status.HTTP_201_CREATED)
+
+
+class PublicResendLinkView(PublicView):
+    """Text the status link again to a number with a place in this queue. The answer
+    is the same whatever the number, so it tells nobody who is waiting."""
+
+    @extend_schema(request=ResendLinkSerializer, responses={202: inline_serializer(
+        "LinkResent", {"message": serializers.CharField()})})
+    def post(self, request, qr_token):
+        business = get_object_or_404(Business.objects.with_qr_token(qr_token))
+        data = ResendLinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        limits.resend_link_rate_limit(request=request, phone=data.validated_data["phone"])
+        services.entry_resend_link(business=business, phone=data.validated_data["phone"])
+        return Response({"message": str(services.LINK_RESENT_ANSWER)},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 def _customer_status_or_404(secret: str) -> selectors.CustomerStatus:
@@ -238,6 +263,8 @@ urlpatterns = [
            EntryActionView.as_view(action_name=name), name=f"api-entry-{name}")
       for name in services.ENTRY_MOVES],
     path("public/<str:qr_token>/join", PublicJoinView.as_view(), name="api-public-join"),
+    path("public/<str:qr_token>/resend-link", PublicResendLinkView.as_view(),
+         name="api-public-resend-link"),
     path("public/entries/<str:secret>", PublicStatusView.as_view(), name="api-public-status"),
     path("public/entries/<str:secret>/cancel", PublicCancelView.as_view(),
          name="api-public-cancel"),

@@ -47,21 +47,47 @@ def _hit(scope: str, value: str, limit: int, window: int) -> bool:
     return count <= limit
 
 
+def _phone_key(phone: str) -> str:
+    try:
+        return normalize_phone(phone)
+    except InvalidPhone:
+        return "".join(char for char in phone or "" if char.isdigit())[-12:]
+
+
+def _too_many_attempts() -> QueueError:
+    return QueueError(
+        _("Too many attempts to join from this connection or with this number. "
+          "Please wait a few minutes before trying again."),
+        code=TOO_MANY_ATTEMPTS, error="too_many_attempts", status=429,
+    )
+
+
 def join_rate_limit(*, request: HttpRequest, phone: str) -> None:
     """Count this join attempt; raise QueueError (429) past the per-IP or per-phone limit."""
     if not settings.WAITIFY_RATE_LIMITS_ENABLED:
         return
-    try:
-        phone_key = normalize_phone(phone)
-    except InvalidPhone:
-        phone_key = "".join(char for char in phone or "" if char.isdigit())[-12:]
+    phone_key = _phone_key(phone)
     ip_ok = _hit("ip", client_ip(request), settings.JOIN_LIMIT_PER_IP,
                  settings.JOIN_LIMIT_IP_WINDOW_SECONDS)
     phone_ok = not phone_key or _hit("phone", phone_key, settings.JOIN_LIMIT_PER_PHONE,
                                      settings.JOIN_LIMIT_PHONE_WINDOW_SECONDS)
     if not (ip_ok and phone_ok):
+        raise _too_many_attempts()
+
+
+def resend_link_rate_limit(*, request: HttpRequest, phone: str) -> None:
+    """Count a "text me my link again": in the client IP's join attempts, and once per
+    number every RESEND_LINK_INTERVAL_SECONDS. Counted for every number asked, in the
+    queue or not, so a refusal says nothing about the queue."""
+    if not settings.WAITIFY_RATE_LIMITS_ENABLED:
+        return
+    if not _hit("ip", client_ip(request), settings.JOIN_LIMIT_PER_IP,
+                settings.JOIN_LIMIT_IP_WINDOW_SECONDS):
+        raise _too_many_attempts()
+    phone_key = _phone_key(phone)
+    if phone_key and not _hit("link", phone_key, 1, settings.RESEND_LINK_INTERVAL_SECONDS):
         raise QueueError(
-            _("Too many attempts to join from this connection or with this number. "
-              "Please wait a few minutes before trying again."),
-            code=TOO_MANY_ATTEMPTS, error="too_many_attempts", status=429,
+            _("A link was already asked for this number a moment ago. "
+              "Please wait a few minutes before asking again."),
+            code=TOO_MANY_ATTEMPTS, error="link_recently_sent", status=429,
         )

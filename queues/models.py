@@ -113,6 +113,9 @@ class QueueEntry(models.Model):
         on_delete=models.SET_NULL, related_name="rejoined_as",
     )
     language = models.CharField(_("language"), max_length=8, default="fr")
+    # False: the customer follows their turn on the status page only (a number we do not
+    # text, or "no SMS" ticked); no SMS is ever written for the entry.
+    notify_by_sms = models.BooleanField(_("SMS notifications"), default=True)
     secret = models.CharField(max_length=64, unique=True, default=new_entry_secret,
                               editable=False)
     created_at = models.DateTimeField(_("joined at"), auto_now_add=True)
@@ -173,6 +176,7 @@ class SmsType(models.TextChoices):
     YOUR_TURN = "your_turn", _("Your turn")
     MISSED = "missed", _("Missed")
     CANCELLED = "cancelled", _("Cancelled")
+    LINK = "link", _("Status link sent again")
 
 
 class SmsStatus(models.TextChoices):
@@ -230,7 +234,9 @@ class SmsLog(models.Model):
         verbose_name_plural = _("SMS log")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["entry", "type"], condition=Q(entry__isnull=False),
+            # The status link asked for again may go more than once (rate-limited per number).
+            models.UniqueConstraint(fields=["entry", "type"],
+                                    condition=Q(entry__isnull=False) & ~Q(type="link"),
                                     name="sms_once_per_entry_and_type"),
             models.CheckConstraint(condition=Q(type__in=SmsType.values),
                                    name="sms_type_valid"),

@@ -62,6 +62,7 @@ EVENT_SMS = {
     "called": SmsType.YOUR_TURN,
     "missed": SmsType.MISSED,
     "cancelled": SmsType.CANCELLED,
+    "link_requested": SmsType.LINK,
 }
 REJOIN_MINUTES = int(REJOIN_WINDOW.total_seconds() // 60)  # said in the "missed" text
 SHORTEST_NAME = 20  # a long business name is cut down to this to keep one segment
@@ -122,6 +123,9 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
         return _("%(name)s: ticket %(ticket)s missed. Get back in 2nd place within "
                  "%(minutes)s min: %(link)s") % {**values, "minutes": REJOIN_MINUTES,
                                                   "link": _status_link(entry)}
+    if sms_type == SmsType.LINK:
+        return _("%(name)s: your ticket %(ticket)s. Follow your turn here: %(link)s") % {
+            **values, "link": _status_link(entry)}
     return _("%(name)s: your ticket %(ticket)s is cancelled. You can take a new one "
              "at any time.") % values
 
@@ -168,7 +172,8 @@ def on_queue_event(sender, *, event: str, entry: QueueEntry | None = None,
     sms_type = EVENT_SMS.get(event)
     if sms_type is None or entry is None or business is None:
         return
-    if not entry.phone or not business.sms_enabled:  # a walk-in, or SMS turned off
+    # A walk-in, a customer in page-only mode, or SMS turned off for the business.
+    if not entry.phone or not entry.notify_by_sms or not business.sms_enabled:
         return
     sms_log_create(business=business, entry=entry, sms_type=sms_type)
 

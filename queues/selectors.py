@@ -71,6 +71,7 @@ class CustomerStatus:
             "called_at": entry.called_at,
             "come_before": self.deadline,
             "snoozes_left": max(0, 2 - entry.snooze_count),
+            "sms": entry.notify_by_sms,
             "can_rejoin": self.can_rejoin,
             "business": {"name": self.business.name,
                          "queue_state": self.business.queue_state},
@@ -199,6 +200,14 @@ def join_summary(business: Business, now: datetime | None = None) -> JoinSummary
         call_after_closing=expected_call.astimezone(availability.zone) if late else None,
         week=opening_hours.week(business.opening_hours, today) if business.opening_hours else [],
         today=today)
+
+
+def device_ticket(business: Business, secrets: list[str]) -> QueueEntry | None:
+    """This device's live ticket in this queue (from its signed cookie), if any."""
+    if not secrets:
+        return None
+    return (QueueEntry.objects.live().filter(business=business, secret__in=secrets)
+            .order_by("-created_at").first())
 
 
 @dataclass

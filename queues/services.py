@@ -10,6 +10,7 @@ Positions are never stored: an entry's position is the rank of its
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ KEY_STEP = 1 << 20
 MAX_SNOOZES = 2
 REJOIN_WINDOW = timedelta(minutes=15)
 VERSION_CACHE_KEY = "queue-version:{}"
+ENTRY_BUSINESS_CACHE_KEY = "entry-business:{}"
+ENTRY_BUSINESS_TIMEOUT = 24 * 3600
 
 
 class QueueError(WaitifyError):
@@ -89,6 +92,30 @@ def wait_estimate(business: Business, state: QueueState | None, position: int) -
 
 def queue_version(business_id) -> int | None:
     return cache.get(VERSION_CACHE_KEY.format(business_id))
+
+
+def _entry_business_key(secret: str) -> str:
+    # Hashed: the cache holds no status link.
+    return ENTRY_BUSINESS_CACHE_KEY.format(hashlib.sha256(secret.encode()).hexdigest()[:32])
+
+
+def entry_business_id(secret: str) -> str | None:
+    """The business of the entry behind a status link already opened (None: not known,
+    or the cache is unreachable: the poll then reads the database)."""
+    try:
+        return cache.get(_entry_business_key(secret))
+    except Exception:
+        logger.warning("cache unavailable: status poll read from the database")
+        return None
+
+
+def remember_entry_business(secret: str, business_id) -> None:
+    """An entry never changes business: its link's business can be cached as is."""
+    try:
+        cache.set(_entry_business_key(secret), str(business_id),
+                  timeout=ENTRY_BUSINESS_TIMEOUT)
+    except Exception:
+        logger.warning("cache unavailable: status link not remembered")
 
 
 def version_stamp(state: QueueState | None, *, prime: bool = True) -> str:
@@ -319,25 +346,30 @@ def _respace(business: Business, state: QueueState) -> None:
 
 # --- Customer operations -------------------------------------------------------------------
 
-def _normalized_phone(raw: str) -> str:
+def _normalized_phone(raw: str, *, for_sms: bool = True) -> str:
     try:
         phone = normalize_phone(raw)
     except InvalidPhone as exc:
         raise QueueError(_("This phone number is not valid. Example: 06 12 34 56 78."),
                          code=400, error="invalid_phone", status=400) from exc
     # The public form texts whatever number it is given: only allowed
-    # destinations (French mobiles by default) may join, against SMS pumping.
-    if not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
-        raise QueueError(_("We can only text French mobile numbers (06 or 07). "
-                           "Please enter one of those."),
+    # destinations (French mobiles by default) are texted, against SMS pumping.
+    # Other valid numbers may join without SMS (the status page only).
+    if for_sms and not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
+        raise QueueError(_("We only send SMS to French mobiles (06 or 07). You can still "
+                           "join without SMS and follow your turn on this page."),
                          code=400, error="destination_not_allowed", status=400)
     return phone
 
 
 def entry_join(*, business: Business, phone: str, name: str = "", language: str = "fr",
-               walk_in: bool = False) -> QueueEntry:
-    """A customer joins the queue (or the merchant adds a walk-in without phone)."""
-    phone = "" if walk_in and not phone else _normalized_phone(phone)
+               walk_in: bool = False, sms: bool = True) -> QueueEntry:
+    """A customer joins the queue (or the merchant adds a walk-in without phone).
+
+    `sms=False`: page-only mode, for a number we do not text or a customer who wants
+    no SMS. The number is still required: one live place per number, limits per number.
+    """
+    phone = "" if walk_in and not phone else _normalized_phone(phone, for_sms=sms)
     name = (name or "").strip()[:60]
     if "\x00" in name:
         raise QueueError(_("This name contains characters we cannot store."), code=400,
@@ -357,6 +389,7 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
                 business=business, phone=phone, customer_name=name, service_day=today,
                 ticket_number=_next_ticket(state, today), sort_key=_append_key(state),
                 estimated_wait_seconds=estimate.minutes * 60, language=language[:8],
+                notify_by_sms=sms,
             )
             entry.position = waiting + 1
             _changed(state, "joined", business, entry)
@@ -364,7 +397,7 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
         # The partial unique index backs the check made under the lock.
         if phone and QueueEntry.objects.live().filter(business_id=business.pk,
                                                       phone=phone).exists():
-            raise _already_in_queue(business, phone) from None
+            raise _already_in_queue() from None
         raise
     return entry
 
@@ -377,19 +410,46 @@ def _waiting_with_room_for(business: Business, phone: str) -> int:
         counts["same_phone"] = Count("pk", filter=Q(phone=phone))
     counts = QueueEntry.objects.live().filter(business=business).aggregate(**counts)
     if counts.get("same_phone"):
-        raise _already_in_queue(business, phone)
+        raise _already_in_queue()
     if counts["waiting"] >= business.max_queue_size:
         raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
                          error="queue_full", status=409)
     return counts["waiting"]
 
 
-def _already_in_queue(business: Business, phone: str) -> QueueError:
-    """4003, with the live entry's status link (the refusal path only: one query)."""
-    existing = QueueEntry.objects.live().filter(business=business, phone=phone).first()
-    extra = {"secret": existing.secret, "ticket": existing.ticket_label} if existing else {}
-    return QueueError(_("This phone number is already in the queue."), code=ALREADY_IN_QUEUE,
-                      error="already_in_queue", status=409, extra=extra)
+def _already_in_queue() -> QueueError:
+    """4003. It carries nothing about the entry (no link, ticket or position): anyone can
+    type any number. The refusal itself cannot be avoided; the per-number and per-IP join
+    limits bound how many numbers can be tried. The rightful customer gets back to their
+    ticket from the device that joined, or by having the link texted to that number."""
+    return QueueError(_("This number already has a place in this queue."),
+                      code=ALREADY_IN_QUEUE, error="already_in_queue", status=409)
+
+
+# The one answer to "text me my link again", whatever the number.
+LINK_RESENT_ANSWER = _("If this number has a place in this queue and receives our SMS, "
+                       "we have just texted it the link to its ticket.")
+
+
+def entry_resend_link(*, business: Business, phone: str) -> None:
+    """Text the status link again to `phone` if it has a live place in this queue.
+
+    Tells the caller nothing either way, so that the answer can be the same whatever
+    the number. The SMS is an outbox row like any other (opt-out, hourly cap, quota),
+    written under the queue lock like every SMS of the business.
+    """
+    try:
+        phone = normalize_phone(phone)
+    except InvalidPhone:
+        return
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        entry = QueueEntry.objects.live().filter(business=business, phone=phone).first()
+        if entry is not None:
+            queue_event.send(sender=QueueEntry, event="link_requested", entry=entry,
+                             business=business)
+            logger.info("queue link_requested business=%s ticket=%s phone=%s", business.pk,
+                        entry.ticket_label, mask_phone(entry.phone))
 
 
 def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
@@ -465,6 +525,7 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             sort_key=_key_after(business, state, 0),
             estimated_wait_seconds=wait_estimate(business, state, min(2, waiting + 1)).minutes
             * 60, language=entry.language, rejoined_from=entry,
+            notify_by_sms=entry.notify_by_sms,
         )
         _changed(state, "rejoined", business, new_entry)
     return new_entry

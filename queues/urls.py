@@ -14,6 +14,7 @@ urlpatterns = [
     path("q/s/<str:secret>/cancel", views.entry_cancel, name="cancel"),
     path("q/s/<str:secret>/snooze", views.entry_snooze, name="snooze"),
     path("q/s/<str:secret>/rejoin", views.entry_rejoin, name="rejoin"),
+    path("q/<str:token>/link", views.resend_link, name="resend_link"),
     # Merchant
     path("businesses/<uuid:business_id>/queue/", views.live_queue, name="live"),
     path("businesses/<uuid:business_id>/queue/walk-in/", views.walk_in, name="walk_in"),

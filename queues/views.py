@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -12,8 +13,8 @@ from businesses import qr
 from businesses.models import Business
 from businesses.services import account_summary
 from businesses.views import get_business_for_user
-from queues import limits, notifications, selectors, services
-from queues.forms import JoinForm, WalkInForm
+from queues import device_tickets, limits, notifications, selectors, services
+from queues.forms import JoinForm, ResendLinkForm, WalkInForm
 from queues.models import QueueEntry, QueueState
 from queues.services import QueueError
 from waitify.lib.tokens import looks_like_token
@@ -50,19 +51,19 @@ def overview(request: HttpRequest) -> HttpResponse:
 # --- Customer ---------------------------------------------------------------------------
 
 
-def _cached_version(request: HttpRequest) -> tuple[str, int | None]:
-    """The version an htmx poll says it shows ("" when none) and the one the cache holds
-    for that business (None when not a poll or not cached); `v` is "<business id>:<version>"."""
-    business_id, _sep, seen = request.GET.get("v", "").partition(":")
-    if not (request.htmx and business_id and seen):
-        return "", None
-    return seen, services.queue_version(business_id)
+def _seen_version(request: HttpRequest) -> str:
+    """The version an htmx poll says it shows ("" when not a poll). Only the number after
+    ":" counts: which queue it belongs to comes from the link, never from the query string."""
+    if not request.htmx:
+        return ""
+    return request.GET.get("v", "").rpartition(":")[2]
 
 
-def _unchanged(request: HttpRequest) -> bool:
-    """A poll that already shows the latest version is answered from the cache alone,
-    without touching the database."""
-    seen, current = _cached_version(request)
+def _unchanged(request: HttpRequest, business_id) -> bool:
+    """A poll that already shows the latest version of `business_id`'s queue is answered
+    from the cache alone, without touching the database."""
+    seen = _seen_version(request)
+    current = services.queue_version(business_id) if seen else None
     return current is not None and str(current) == seen
 
 
@@ -75,20 +76,26 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
     form = JoinForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            limits.join_rate_limit(request=request, phone=form.cleaned_data["phone"])
-            entry = services.entry_join(business=business, phone=form.cleaned_data["phone"],
-                                        name=form.cleaned_data["name"],
-                                        language=get_language() or "fr")
+            limits.join_rate_limit(request=request, phone=data["phone"])
+            entry = services.entry_join(business=business, phone=data["phone"],
+                                        name=data["name"], language=get_language() or "fr",
+                                        sms=not data["no_sms"])
         except QueueError as exc:
             error = exc
             if exc.error == "invalid_phone":
                 form.add_error("phone", exc.message)
         else:
-            return redirect("queues:status", secret=entry.secret)
+            response = redirect("queues:status", secret=entry.secret)
+            device_tickets.remember_ticket(request, response, entry.secret)
+            return response
     return render(request, "queues/join.html", {
         "business": business, "form": form, "error": error,
         "summary": selectors.join_summary(business),
+        "device_ticket": selectors.device_ticket(business,
+                                                 device_tickets.device_secrets(request)),
+        "resend_form": ResendLinkForm(auto_id="resend_%s"),  # ids apart from the join form
     }, status=error.status if error else 200)
 
 
@@ -107,14 +114,40 @@ def join_state(request: HttpRequest, token: str) -> HttpResponse:
                   {"business": business, "summary": summary})
 
 
+@require_POST
+def resend_link(request: HttpRequest, token: str) -> HttpResponse:
+    """"Text me my link again": the same answer whatever the number (no oracle)."""
+    business = Business.objects.with_qr_token(token).first()
+    if business is None:
+        return render(request, "queues/join_invalid.html", status=404)
+    form = ResendLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the mobile number you joined with."))
+        return redirect("queues:join", token=business.qr_token)
+    try:
+        limits.resend_link_rate_limit(request=request, phone=form.cleaned_data["phone"])
+    except QueueError as error:
+        messages.error(request, error.message)
+    else:
+        services.entry_resend_link(business=business, phone=form.cleaned_data["phone"])
+        messages.success(request, services.LINK_RESENT_ANSWER)
+    return redirect("queues:join", token=business.qr_token)
+
+
 @require_safe
 def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
-    seen, cached = _cached_version(request)
+    seen = _seen_version(request)
+    # The business of a link already opened is remembered in the cache, so an unchanged
+    # poll costs no query; a made-up link is not there and goes to the database (404).
+    business_id = services.entry_business_id(secret) if seen else None
+    cached = services.queue_version(business_id) if business_id else None
     if cached is not None and str(cached) == seen:
         return HttpResponse(status=204)
     found = selectors.customer_status(secret)
     if found is None:
         return render(request, "queues/status_missing.html", status=404)
+    if business_id is None:
+        services.remember_entry_business(secret, found.business.pk)
     # Only a poll that found no version in the cache (lost: Redis restarted) primes it;
     # every queue change sets it, and the page's first load has nothing to compare.
     context = {"status": found,
@@ -141,12 +174,38 @@ def entry_cancel(request: HttpRequest, secret: str) -> HttpResponse:
 
 @require_POST
 def entry_snooze(request: HttpRequest, secret: str) -> HttpResponse:
-    return _customer_action(request, secret, services.entry_snooze)
+    entry = get_object_or_404(QueueEntry.objects.with_secret(secret))
+    try:
+        entry = services.entry_snooze(entry=entry)
+    except QueueError as error:
+        # Last in line is not a failure: the place is simply kept.
+        tell = messages.info if error.error == "nobody_behind" else messages.error
+        tell(request, error.message)
+    else:
+        ahead = services.entry_position(entry) - 1
+        messages.success(request, ngettext(
+            "Done: you let one person pass. %(ahead)d person is ahead of you now.",
+            "Done: you let one person pass. %(ahead)d people are ahead of you now.",
+            ahead) % {"ahead": ahead})
+    return redirect("queues:status", secret=entry.secret)
 
 
 @require_POST
 def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
-    return _customer_action(request, secret, services.entry_rejoin)
+    missed = get_object_or_404(QueueEntry.objects.with_secret(secret))
+    try:
+        entry = services.entry_rejoin(entry=missed)
+    except QueueError as error:
+        messages.error(request, error.message)
+        return redirect("queues:status", secret=missed.secret)
+    # Ticket numbers are unique per day, so the place comes back under a new number:
+    # say so, the shop's screen will call the new one.
+    messages.success(request, _(
+        "You are back in line, second. Your ticket number has changed: %(new)s "
+        "(instead of %(old)s).") % {"new": entry.ticket_label, "old": missed.ticket_label})
+    response = redirect("queues:status", secret=entry.secret)
+    device_tickets.remember_ticket(request, response, entry.secret)
+    return response
 
 
 # --- Merchant live queue ---------------------------------------------------------------------
@@ -156,7 +215,7 @@ def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
 @require_safe
 def live_queue(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
-    if _unchanged(request):
+    if _unchanged(request, business.pk):
         return HttpResponse(status=204)
     template = "queues/partials/live_panel.html" if request.htmx else "queues/live.html"
     return render(request, template, _live_context(business))
@@ -243,7 +302,7 @@ def display_screen(request: HttpRequest, token: str) -> HttpResponse:
     if state is None:
         return render(request, "queues/join_invalid.html", status=404)
     business = state.business
-    if _unchanged(request):
+    if _unchanged(request, business.pk):
         return HttpResponse(status=204)
     context = {"board": selectors.display_board(business), "business": business,
                "token": token, "version": services.version_stamp(state)}

@@ -432,6 +432,8 @@ JOIN_LIMIT_PER_IP = env.int("JOIN_LIMIT_PER_IP", default=20)
 JOIN_LIMIT_IP_WINDOW_SECONDS = env.int("JOIN_LIMIT_IP_WINDOW_SECONDS", default=600)
 JOIN_LIMIT_PER_PHONE = env.int("JOIN_LIMIT_PER_PHONE", default=5)
 JOIN_LIMIT_PHONE_WINDOW_SECONDS = env.int("JOIN_LIMIT_PHONE_WINDOW_SECONDS", default=3600)
+# "Text me my link again": at most once per number in this many seconds.
+RESEND_LINK_INTERVAL_SECONDS = env.int("RESEND_LINK_INTERVAL_SECONDS", default=300)
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

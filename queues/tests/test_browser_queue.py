@@ -27,9 +27,9 @@ def test_a_customer_follows_the_call_live_on_the_phone_and_on_the_shop_screen(
         open_page, shop, screenshot):
     customer = open_page(viewport=PHONE)
     customer.goto(f"/q/{shop.qr_token}")
-    customer.fill("input[name=phone]", "06 12 34 56 78")
+    customer.fill(".join-form input[name=phone]", "06 12 34 56 78")
     customer.fill("input[name=name]", "Léa")
-    customer.locator("main form button[type=submit]").click()
+    customer.locator(".join-form button[type=submit]").click()
     customer.wait_for_url("**/q/s/**")
     assert customer.locator(".ticket").inner_text() == "A-001"
     assert customer.locator(".position").inner_text().strip() == "Vous êtes le prochain !"
@@ -65,19 +65,20 @@ def test_refusals_render_as_clear_pages_on_a_phone(open_page, shop, screenshot):
     services.entry_join(business=shop, phone="0612345678")
     page = open_page(viewport=PHONE)
     page.goto(f"/q/{shop.qr_token}")
-    page.fill("input[name=phone]", "06 12 34 56 78")
-    page.locator("main form button[type=submit]").click()
-    assert "Ce numéro est déjà dans la file." in page.locator(".alert-error").inner_text()
-    assert page.locator(".alert-error a").count() == 1  # link to the existing ticket
+    page.fill(".join-form input[name=phone]", "06 12 34 56 78")
+    page.locator(".join-form button[type=submit]").click()
+    assert "Ce numéro a déjà une place dans cette file." in page.locator(
+        ".alert-error").inner_text()
+    assert page.locator("a[href*='/q/s/']").count() == 0  # another device: no way in
     screenshot(page, "queue-refused-already-in-phone")
 
-    page.fill("input[name=phone]", "12")
-    page.locator("main form button[type=submit]").click()
+    page.fill(".join-form input[name=phone]", "12")
+    page.locator(".join-form button[type=submit]").click()
     assert "06 12 34 56 78" in page.locator(".field .error").inner_text()
 
     services.queue_close(business=shop)
     page.goto(f"/q/{shop.qr_token}")
     assert "La file est fermée pour le moment." in page.inner_text("main")
-    assert page.locator("input[name=phone]").count() == 0
+    assert page.locator(".join-form").count() == 0
     screenshot(page, "queue-refused-closed-phone")
     assert page.js_errors == []

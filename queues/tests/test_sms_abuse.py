@@ -157,7 +157,7 @@ def test_a_foreign_or_landline_number_is_refused_at_join_and_nothing_is_sent(
         api = client.post(api_join_url(queue), {"phone": phone},
                           content_type="application/json", **ENGLISH)
     assert page.status_code == 400
-    assert "We can only text French mobile numbers" in page.content.decode()
+    assert "We only send SMS to French mobiles (06 or 07)" in page.content.decode()
     assert api.status_code == 400
     assert api.json()["code"] == 400 and api.json()["error"] == "destination_not_allowed"
     assert not QueueEntry.objects.exists() and not SmsLog.objects.exists()
