@@ -8,13 +8,17 @@ class QueuesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import request_finished, request_started
+        from django.db.models.signals import post_save
 
-        from queues import notifications
+        from businesses.models import Business
+        from queues import notifications, services
         from queues.events import queue_event
 
         # The SMS outbox row is written in the transaction of the queue change;
         # a web request hands it to the broker after its response is sent.
         queue_event.connect(notifications.on_queue_event, dispatch_uid="queues.sms")
+        post_save.connect(services.queue_state_create, sender=Business,
+                          dispatch_uid="queues.state")
         request_started.connect(notifications.sms_hold_until_response,
                                 dispatch_uid="queues.sms.hold")
         request_finished.connect(notifications.sms_publish_after_response,

@@ -611,6 +611,18 @@ def _cannot(entry: QueueEntry) -> QueueError:
     )
 
 
+def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -> None:
+    """`post_save` receiver of Business: a new business gets its queue state at once.
+
+    Pages read the state (the shop display's link, the version polls compare) before
+    the queue is ever opened; created with the business, in its transaction, whichever
+    way the business was made (the merchant's form, the API, the admin).
+    """
+    if created:
+        QueueState.objects.bulk_create([QueueState(business_id=instance.pk)],
+                                       ignore_conflicts=True)
+
+
 def display_regenerate_token(*, business: Business) -> QueueState:
     """A new read-only link for the shop's screen; the old one stops working."""
     with transaction.atomic():
