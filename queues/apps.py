@@ -11,6 +11,7 @@ class QueuesConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from businesses.models import Business
+        from businesses.signals import business_deactivating
         from queues import notifications, services
         from queues.events import queue_event
 
@@ -19,6 +20,8 @@ class QueuesConfig(AppConfig):
         queue_event.connect(notifications.on_queue_event, dispatch_uid="queues.sms")
         post_save.connect(services.queue_state_create, sender=Business,
                           dispatch_uid="queues.state")
+        business_deactivating.connect(services.business_deactivating,
+                                      dispatch_uid="queues.shut_down")
         request_started.connect(notifications.sms_hold_until_response,
                                 dispatch_uid="queues.sms.hold")
         request_finished.connect(notifications.sms_publish_after_response,

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from businesses.models import Business, PlatformSettings, User
 from queues.models import (
     SMS_SENT_STATUSES,
+    CancelledBy,
     QueueEntry,
     SmsLog,
     SmsOptOut,
@@ -113,6 +114,9 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
         return _("%(name)s: ticket %(ticket)s missed. Get back in 2nd place within "
                  "%(minutes)s min: %(link)s") % {**values, "minutes": REJOIN_MINUTES,
                                                   "link": _status_link(entry)}
+    if entry.cancelled_by == CancelledBy.SHOP_CLOSED:
+        return _("%(name)s has closed its queue: your ticket %(ticket)s is cancelled. "
+                 "Sorry for the wait.") % values
     return _("%(name)s: your ticket %(ticket)s is cancelled. You can take a new one "
              "at any time.") % values
 
