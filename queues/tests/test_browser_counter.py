@@ -158,3 +158,20 @@ def test_a_walk_in_name_survives_the_refresh_and_gets_a_printable_ticket(counter
         screenshot(ticket, f"counter-ticket-print-{paper}")
         ticket.emulate_media(media="screen")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_waiting_customer_is_told_when_the_shop_closes_its_queue(open_page, shop, screenshot,
+                                                                    language):
+    entry = QueueEntry.objects.get(ticket_number=2)  # next in line: "you are next"
+    page = open_page(viewport=PHONE, language=language)
+    page.goto(f"/q/s/{entry.secret}")
+    business_services.business_deactivate(business=shop)
+    page.locator(".shop-closed").wait_for(timeout=8000)  # the status page polls
+    screenshot(page, f"counter-shop-closed-customer-phone-{language}")
+    text = page.locator("main").inner_text()
+    expected = {"fr": "Le commerce a fermé sa file", "en": "The shop has closed its queue"}
+    assert expected[language] in text
+    assert "prochain" not in text and "next" not in text.lower()
+    assert page.locator("main a[href^='/q/']").count() == 0  # no queue to join any more
+    assert page.js_errors == []
