@@ -20,6 +20,7 @@ from businesses import services as business_services
 from businesses.models import Business, User
 from conftest import make_merchant
 from queues import services
+from queues import views as queue_views
 from queues.models import QueueEntry, QueueState
 
 # Paths that are not merchant pages, each with the reason it is left out.
@@ -113,7 +114,7 @@ def new_account(state: str) -> Account:
 # A POST-only view's slug "action" is one of a fixed set: each is posted to.
 POSTED_ACTIONS = {
     "queues:queue_action": sorted({*services.QUEUE_SWITCHES, "next"}),
-    "queues:entry_action": sorted(services.ENTRY_MOVES),
+    "queues:entry_action": sorted(queue_views.ENTRY_ACTIONS),
 }
 STATES = ["new", "opened", "read_only"]
 
