@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from businesses.defaults import DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
+from businesses.signals import business_deactivating
 from waitify.lib.errors import WaitifyError
 
 ACCOUNT_SUSPENDED = 4004
@@ -129,11 +130,18 @@ def business_update(*, business: Business, **fields: Any) -> Business:
 
 
 def business_deactivate(*, business: Business) -> Business:
-    """Soft delete: the business disappears from the plan count and its queue closes."""
+    """Soft delete: the business disappears from the plan count and its queue closes.
+
+    The queue is closed by the queue engine (it receives `business_deactivating`):
+    customers still waiting or called are told the shop closed the queue. It runs
+    first, in this transaction: it locks the queue, then this business row, in the
+    order every queue operation takes them.
+    """
     account_ensure_can_change(user=business.owner)
-    Business.objects.filter(pk=business.pk, is_active=True).update(
-        is_active=False, is_queue_open=False, is_queue_paused=False
-    )
+    with transaction.atomic():
+        if Business.objects.filter(pk=business.pk, is_active=True).exists():
+            business_deactivating.send(sender=Business, business=business)
+            Business.objects.filter(pk=business.pk, is_active=True).update(is_active=False)
     business.refresh_from_db()
     return business
 

@@ -6,7 +6,8 @@ and `business`. Receivers must only write to the database or register
 `transaction.on_commit` callbacks: never call a slow service here.
 
 Events: joined, called, arrived, served, missed, cancelled, snoozed,
-rejoined, two_ahead (the entry now has exactly two people ahead), and
+rejoined, restored (a removal or a miss undone), two_ahead (the entry now has
+exactly two people ahead), and
 queue_opened / queue_closed / queue_paused / queue_resumed (entry is None).
 """
 

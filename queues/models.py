@@ -31,6 +31,12 @@ class EntryStatus(models.TextChoices):
 LIVE_STATUSES = (EntryStatus.WAITING, EntryStatus.CALLED)
 
 
+class CancelledBy(models.TextChoices):
+    CUSTOMER = "customer", _("The customer")
+    MERCHANT = "merchant", _("The merchant")
+    SHOP_CLOSED = "shop_closed", _("The shop closed the queue")
+
+
 class QueueState(models.Model):
     """The engine's per-business counters, locked by every queue operation.
 
@@ -107,6 +113,10 @@ class QueueEntry(models.Model):
                                                          null=True, blank=True)
     sms_count = models.PositiveSmallIntegerField(_("SMS sent"), default=0)
     last_sms_at = models.DateTimeField(_("last SMS at"), null=True, blank=True)
+    # Who ended a cancelled entry: the customer's page and SMS say it, and only the
+    # merchant's own removal can be undone.
+    cancelled_by = models.CharField(_("cancelled by"), max_length=16, blank=True,
+                                    choices=CancelledBy.choices)
     snooze_count = models.PositiveSmallIntegerField(_("times let someone pass"), default=0)
     rejoined_from = models.OneToOneField(
         "self", verbose_name=_("rejoined from"), null=True, blank=True,

@@ -38,6 +38,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from businesses.models import Business, PlatformSettings, User
 from queues.models import (
     SMS_SENT_STATUSES,
+    CancelledBy,
     QueueEntry,
     SmsLog,
     SmsOptOut,
@@ -126,6 +127,9 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
     if sms_type == SmsType.LINK:
         return _("%(name)s: your ticket %(ticket)s. Follow your turn here: %(link)s") % {
             **values, "link": _status_link(entry)}
+    if entry.cancelled_by == CancelledBy.SHOP_CLOSED:
+        return _("%(name)s has closed its queue: your ticket %(ticket)s is cancelled. "
+                 "Sorry for the wait.") % values
     return _("%(name)s: your ticket %(ticket)s is cancelled. You can take a new one "
              "at any time.") % values
 

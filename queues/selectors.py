@@ -123,6 +123,10 @@ class LiveQueue:
     # The hourly SMS cap held back a message in the last hour (joins still work).
     sms_capped: bool = False
 
+    @property
+    def people_in_queue(self) -> int:
+        return len(self.waiting) + len(self.called)
+
     def rows(self) -> list[tuple[int, QueueEntry, WaitEstimate]]:
         return [(index + 1, entry, self.estimates[index])
                 for index, entry in enumerate(self.waiting)]

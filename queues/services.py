@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from businesses.models import Business
 from queues.events import queue_event
 from queues.models import (
+    LIVE_STATUSES,
+    CancelledBy,
     EntryStatus,
     QueueEntry,
     QueueState,
@@ -41,6 +43,8 @@ QUEUE_CLOSED, QUEUE_FULL, ALREADY_IN_QUEUE, BUSINESS_SUSPENDED = 4001, 4002, 400
 KEY_STEP = 1 << 20
 MAX_SNOOZES = 2
 REJOIN_WINDOW = timedelta(minutes=15)
+# How long the merchant can take back a "remove" or "missed" click.
+UNDO_WINDOW = timedelta(seconds=20)
 VERSION_CACHE_KEY = "queue-version:{}"
 ENTRY_BUSINESS_CACHE_KEY = "entry-business:{}"
 ENTRY_BUSINESS_TIMEOUT = 24 * 3600
@@ -453,13 +457,19 @@ def entry_resend_link(*, business: Business, phone: str) -> None:
 
 
 def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
-    """The customer (or the merchant) gives up a waiting place. Idempotent."""
+    """The customer gives up a waiting place. Idempotent."""
     return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
-                   then=_announce_two_ahead)
+                   then=_announce_two_ahead, cancelled_by=CancelledBy.CUSTOMER)
+
+
+def entry_remove(*, entry: QueueEntry) -> QueueEntry:
+    """The merchant takes a waiting customer off the list (undoable for a moment)."""
+    return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
+                   then=_announce_two_ahead, cancelled_by=CancelledBy.MERCHANT)
 
 
 def _finish(entry: QueueEntry, from_status: str, to_status: str, event: str,
-            then=None) -> QueueEntry:
+            then=None, **changes) -> QueueEntry:
     """Move an entry from `from_status` to the final `to_status` under the queue lock.
 
     Idempotent: an entry already in `to_status` (a double click, a retry) is
@@ -467,7 +477,8 @@ def _finish(entry: QueueEntry, from_status: str, to_status: str, event: str,
     """
     with transaction.atomic():
         state, business = _lock(entry.business_id)
-        if _transition(entry, (from_status,), status=to_status, finished_at=timezone.now()):
+        if _transition(entry, (from_status,), status=to_status, finished_at=timezone.now(),
+                       **changes):
             _changed(state, event, business, entry)
             if then is not None:
                 then(state, business)
@@ -603,6 +614,45 @@ def entry_miss(*, entry: QueueEntry) -> QueueEntry:
     return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed")
 
 
+# What a "remove" or "missed" click is undone back to.
+_UNDONE_TO = {EntryStatus.CANCELLED: EntryStatus.WAITING, EntryStatus.MISSED: EntryStatus.CALLED}
+
+
+def entry_undo(*, entry: QueueEntry) -> QueueEntry:
+    """Take back the merchant's "remove" or "missed" of a moment ago: the entry is waiting
+    (at its old place: its ordering key never changed) or called again.
+
+    Idempotent (an entry already back is returned as it is) and conditional: refused
+    after UNDO_WINDOW, for a customer's own cancellation or a closed shop's, and once the
+    customer has rejoined or taken a new ticket with the same phone.
+    """
+    try:
+        with transaction.atomic():
+            state, business = _lock(entry.business_id)
+            current = QueueEntry.objects.get(pk=entry.pk)
+            if current.status in LIVE_STATUSES:
+                return current
+            back_to = _UNDONE_TO.get(current.status)
+            if (back_to is None or current.finished_at is None
+                    or timezone.now() - current.finished_at > UNDO_WINDOW
+                    or (current.status == EntryStatus.CANCELLED
+                        and current.cancelled_by != CancelledBy.MERCHANT)
+                    or QueueEntry.objects.filter(rejoined_from=current).exists()):
+                raise _too_late_to_undo()
+            _transition(current, (current.status,), status=back_to, finished_at=None,
+                        cancelled_by="")
+            _changed(state, "restored", business, current)
+    except IntegrityError:
+        # The same phone took a new place meanwhile (the one-live-entry index).
+        raise _too_late_to_undo() from None
+    return current
+
+
+def _too_late_to_undo() -> QueueError:
+    return QueueError(_("It is too late to undo this."), code=409, error="undo_expired",
+                      status=409)
+
+
 def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
     """Timeout of one called entry; calls the next one when auto-advance is on.
 
@@ -674,6 +724,30 @@ def queue_close(*, business: Business) -> Business:
     return _set_queue_flags(business, "queue_closed", is_queue_open=False, is_queue_paused=False)
 
 
+def queue_shut_down(*, business: Business) -> Business:
+    """The business stops (deactivated): its queue closes and every customer still in it
+    is told so. Each live entry is cancelled as "the shop closed the queue" (its page and
+    SMS say it), so nobody is left waiting, or called, at a counter that is gone."""
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        Business.objects.filter(pk=business.pk).update(
+            is_queue_open=False, is_queue_paused=False, updated_at=timezone.now())
+        business.is_queue_open = business.is_queue_paused = False
+        now = timezone.now()
+        for entry in QueueEntry.objects.live().filter(business=business).order_by("sort_key"):
+            if _transition(entry, LIVE_STATUSES, status=EntryStatus.CANCELLED,
+                           finished_at=now, cancelled_by=CancelledBy.SHOP_CLOSED):
+                _changed(state, "cancelled", business, entry)
+        _changed(state, "queue_closed", business)
+    return business
+
+
+def business_deactivating(sender, *, business: Business, **kwargs) -> None:
+    """Receiver of businesses' `business_deactivating` (sent inside the deactivation's
+    transaction, before the business row changes): the queue engine shuts the queue."""
+    queue_shut_down(business=business)
+
+
 def queue_pause(*, business: Business) -> Business:
     return _set_queue_flags(business, "queue_paused", is_queue_paused=True)
 
@@ -693,7 +767,7 @@ ENTRY_MOVES = {
     "arrive": entry_mark_arrived,
     "serve": entry_serve,
     "miss": entry_miss,
-    "cancel": entry_cancel,
+    "cancel": entry_remove,
 }
 
 
@@ -710,6 +784,18 @@ def _cannot(entry: QueueEntry) -> QueueError:
         % {"status": entry.get_status_display()},
         code=409, error="invalid_transition", status=409,
     )
+
+
+def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -> None:
+    """`post_save` receiver of Business: a new business gets its queue state at once.
+
+    Pages read the state (the shop display's link, the version polls compare) before
+    the queue is ever opened; created with the business, in its transaction, whichever
+    way the business was made (the merchant's form, the API, the admin).
+    """
+    if created:
+        QueueState.objects.bulk_create([QueueState(business_id=instance.pk)],
+                                       ignore_conflicts=True)
 
 
 def display_regenerate_token(*, business: Business) -> QueueState:

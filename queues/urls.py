@@ -22,6 +22,8 @@ urlpatterns = [
          name="display_regenerate"),
     path("businesses/<uuid:business_id>/queue/<slug:action>/", views.queue_action,
          name="queue_action"),
+    path("businesses/<uuid:business_id>/queue/entries/<uuid:entry_id>/ticket/",
+         views.entry_ticket, name="ticket"),
     path("businesses/<uuid:business_id>/queue/entries/<uuid:entry_id>/<slug:action>/",
          views.entry_action, name="entry_action"),
     # Shop display (its own read-only link)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -231,10 +233,20 @@ def _live_context(business: Business) -> dict:
 QUEUE_ACTIONS = {**services.QUEUE_SWITCHES, "next": services.queue_call_next}
 
 
-def _after_merchant_action(request: HttpRequest, business: Business) -> HttpResponse:
+def _after_merchant_action(request: HttpRequest, business: Business, *,
+                           undo: QueueEntry | None = None) -> HttpResponse:
+    """The refreshed panel (htmx) or the live page; `undo`: the entry just removed or
+    marked missed, offered back for a few seconds."""
     if request.htmx:
-        return render(request, "queues/partials/live_panel.html", _live_context(business))
+        context = _live_context(business) | {"undo": undo,
+                                             "undo_seconds": UNDO_SECONDS}
+        return render(request, "queues/partials/live_action_result.html", context)
     return redirect("queues:live", business_id=business.pk)
+
+
+# The offer leaves the screen a little before the engine's window closes, so that a
+# click on it is not refused for a second of network delay.
+UNDO_SECONDS = int(services.UNDO_WINDOW.total_seconds()) - 5
 
 
 @login_required
@@ -251,18 +263,25 @@ def queue_action(request: HttpRequest, business_id, action: str) -> HttpResponse
     return _after_merchant_action(request, business)
 
 
+# The live screen can also take back its last "remove" or "missed" for a moment.
+ENTRY_ACTIONS = {**services.ENTRY_MOVES, "undo": services.entry_undo}
+UNDOABLE_ACTIONS = ("cancel", "miss")
+
+
 @login_required
 @require_POST
 def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
-    if action not in services.ENTRY_MOVES:
+    if action not in ENTRY_ACTIONS:
         return HttpResponse(status=404)
     try:
-        services.ENTRY_MOVES[action](entry=entry)
+        entry = ENTRY_ACTIONS[action](entry=entry)
     except QueueError as error:
         messages.error(request, error.message)
-    return _after_merchant_action(request, business)
+        entry = None
+    undo = entry if action in UNDOABLE_ACTIONS and entry is not None else None
+    return _after_merchant_action(request, business, undo=undo)
 
 
 @login_required
@@ -270,15 +289,50 @@ def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> Ht
 def walk_in(request: HttpRequest, business_id) -> HttpResponse:
     business = get_business_for_user(request, business_id)
     form = WalkInForm(request.POST)
+    entry = None
     if form.is_valid():
         try:
             entry = services.entry_join(business=business, phone="", walk_in=True,
                                         name=form.cleaned_data["name"])
         except QueueError as error:
             messages.error(request, error.message)
-        else:
-            messages.success(request, f"{entry.ticket_label}")
-    return _after_merchant_action(request, business)
+    if request.htmx:
+        # The walk-in box is answered too (out of band): emptied, with the ticket given.
+        minutes = round(entry.estimated_wait_seconds / 60) if entry else 0
+        return render(request, "queues/partials/live_action_result.html",
+                      _live_context(business) | {"walk_in_result": True,
+                                                 "walk_in_entry": entry,
+                                                 "walk_in_minutes": minutes})
+    if entry is not None:
+        messages.success(request, _walk_in_given(entry))
+    return redirect("queues:live", business_id=business.pk)
+
+
+def _walk_in_given(entry: QueueEntry) -> str:
+    minutes = round(entry.estimated_wait_seconds / 60)
+    return ngettext("Ticket %(ticket)s given: position %(position)s, estimated wait about "
+                    "%(minutes)s minute.",
+                    "Ticket %(ticket)s given: position %(position)s, estimated wait about "
+                    "%(minutes)s minutes.", minutes) % {
+        "ticket": entry.ticket_label, "position": entry.position, "minutes": minutes}
+
+
+@login_required
+def entry_ticket(request: HttpRequest, business_id, entry_id) -> HttpResponse:
+    """A printable ticket (receipt printer 58 or 80 mm, or A6) for a customer without a
+    phone; its QR code opens the ticket's status page on any phone."""
+    business = get_business_for_user(request, business_id)
+    entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
+    paper = request.GET.get("paper", "80")
+    status_url = settings.SITE_URL + reverse("queues:status", args=[entry.secret])
+    return render(request, "queues/ticket.html", {
+        "business": business, "entry": entry, "position": services.entry_position(entry),
+        "paper": paper if paper in TICKET_PAPERS else "80", "papers": TICKET_PAPERS,
+        "qr_svg": qr.qr_svg_inline(status_url),
+    })
+
+
+TICKET_PAPERS = ("58", "80", "a6")
 
 
 # --- Shop display ------------------------------------------------------------------------------

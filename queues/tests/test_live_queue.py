@@ -132,6 +132,17 @@ class TestOwnership:
         entry.refresh_from_db()
         assert entry.status == EntryStatus.CALLED and entry.arrived_at is None
 
+    def test_it_refuses_to_undo_another_merchants_removal(self, outsider_client, queue):
+        entry = services.entry_remove(entry=join(queue))
+        assert outsider_client.post(entry_url(entry, "undo")).status_code == 404
+        entry.refresh_from_db()
+        assert entry.status == EntryStatus.CANCELLED
+
+    def test_it_hides_another_merchants_printed_ticket(self, outsider_client, queue):
+        entry = join(queue, name="Léa")
+        response = outsider_client.get(reverse("queues:ticket", args=[queue.pk, entry.pk]))
+        assert response.status_code == 404 and "Léa" not in response.content.decode()
+
     def test_it_refuses_walk_ins_and_display_links(self, outsider_client, queue):
         assert outsider_client.post(reverse("queues:walk_in", args=[queue.pk])).status_code == 404
         assert outsider_client.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from queues import services
-from queues.models import QueueEntry, SmsType
+from queues.models import CancelledBy, QueueEntry, SmsType
 from queues.notifications import compose_sms
 from queues.tests.factories import join, open_queue
 from waitify.lib.sms_text import encoding, is_gsm7, segment_count, septet_length, to_gsm7
@@ -166,3 +166,14 @@ def test_a_message_that_cannot_fit_is_sent_whole_on_two_segments(long_named_queu
     text = compose_sms(SmsType.CONFIRMATION, entry=entry, business=long_named_queue)
     assert LONG_NAME.replace("â", "a") in text and text.endswith("x" * 100)
     assert segment_count(text) == 2
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_shop_closed_text_fits_one_segment_with_a_60_character_name(long_named_queue,
+                                                                       language):
+    entry = _entry_in_every_state(long_named_queue)
+    entry.language, entry.cancelled_by = language, CancelledBy.SHOP_CLOSED
+    text = compose_sms(SmsType.CANCELLED, entry=entry, business=long_named_queue)
+    assert is_gsm7(text) and segment_count(text) == 1, (len(text), text)
+    assert "A-123" in text
+    assert {"fr": "a fermé sa file", "en": "has closed its queue"}[language] in text
