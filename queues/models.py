@@ -256,9 +256,9 @@ class SmsLog(models.Model):
         indexes = [
             models.Index(fields=["business", "created_at"], name="sms_business_created"),
             models.Index(fields=["status", "next_attempt_at"], name="sms_status_due"),
-            # Delivery reports name the provider's message id of rows still "sent".
-            models.Index(fields=["provider_message_id"], condition=Q(status="sent"),
-                         name="sms_sent_by_provider_id"),
+            # Delivery reports name the provider's message id of rows in any status (a
+            # report already used must be seen as such, not handed to an unknown row).
+            models.Index(fields=["provider_message_id"], name="sms_by_provider_id"),
         ]
 
     def __str__(self) -> str:

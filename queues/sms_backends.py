@@ -43,7 +43,11 @@ class DeliveryReport:
     message_id: str
     delivered: bool
     reported_at: datetime
+    # When the provider took the message: just after our hand-off (reported_at
+    # may be hours later, when the carrier answers).
+    published_at: datetime
     response: dict
+    destination: str = ""  # E.164, as the SmsLog's phone
 
 
 class SmsError(Exception):
@@ -221,9 +225,16 @@ def _delivery_report(event: dict) -> DeliveryReport | None:
     except (KeyError, TypeError, ValueError):
         return None
     delivery = line.get("delivery") or {}
+    reported_at = datetime.fromtimestamp(event.get("timestamp", 0) / 1000, tz=UTC)
+    try:  # SNS writes it in UTC, e.g. "2016-06-28 00:40:34.558"
+        published_at = datetime.strptime(line["notification"]["timestamp"],
+                                         "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        published_at = reported_at
     return DeliveryReport(
         message_id=str(message_id)[:100], delivered=status == "SUCCESS",
-        reported_at=datetime.fromtimestamp(event.get("timestamp", 0) / 1000, tz=UTC),
+        reported_at=reported_at, published_at=published_at,
+        destination=str(delivery.get("destination", ""))[:20],
         response={"status": status,
                   "providerResponse": str(delivery.get("providerResponse", ""))[:300],
                   "priceInUSD": delivery.get("priceInUSD")},
