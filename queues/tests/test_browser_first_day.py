@@ -88,9 +88,9 @@ def test_a_new_merchant_signs_up_opens_the_queue_and_serves_a_first_customer(
 
     customer = open_page(viewport=PHONE)
     customer.goto(business.join_path)
-    customer.fill("input[name=phone]", "06 12 34 56 78")
+    customer.fill(".join-form input[name=phone]", "06 12 34 56 78")
     customer.fill("input[name=name]", "Léa")
-    customer.locator("main form button[type=submit]").click()
+    customer.locator(".join-form button[type=submit]").click()
     customer.wait_for_url("**/q/s/**")
     assert customer.locator(".ticket").inner_text() == "A-001"
     screenshot(customer, "first-day-7-customer-joined-phone")

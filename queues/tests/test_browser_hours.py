@@ -32,7 +32,7 @@ def test_the_closed_page_on_a_phone_opens_by_itself_when_the_merchant_opens(open
         customer = open_page(viewport=PHONE)
         customer.goto(f"/q/{bakery.qr_token}")
         assert customer.locator("#join-state").get_attribute("data-state") == "closed"
-        assert customer.locator("input[name=phone]").count() == 0
+        assert customer.locator(".join-form input[name=phone]").count() == 0
         assert "La file est fermée pour le moment." in customer.locator("main").inner_text()
 
         merchant = open_page(viewport=DESKTOP, user=bakery.owner)
@@ -43,7 +43,7 @@ def test_the_closed_page_on_a_phone_opens_by_itself_when_the_merchant_opens(open
         merchant.locator(".joins-note", has_text="jusqu'à la fermeture à 12:30").wait_for()
 
         # No reload by the test: the page polls its state and reloads itself.
-        customer.locator("input[name=phone]").wait_for(timeout=15_000)
+        customer.locator(".join-form input[name=phone]").wait_for(timeout=15_000)
         assert customer.locator("#join-state").get_attribute("data-state") == "open"
         assert customer.locator(".badge.state-open").inner_text() == "Ouverte"
         assert fits_the_screen(customer)

@@ -266,9 +266,9 @@ def test_customer_pages_pass_the_accessibility_audit_on_a_phone(open_page, shop,
 
     # A join refused for a bad number shows the form again with its error.
     page.goto(f"/q/{shop.business.qr_token}")
-    page.fill("input[name=phone]", "12")
+    page.fill(".join-form input[name=phone]", "12")
     with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+        page.locator(".join-form button[type=submit]").click()
     screenshot(page, f"a11y-join-error-{language}-phone")
     if violations := serious_violations(page, axe_script):
         found["join-error"] = violations
