@@ -318,6 +318,7 @@ def _walk_in_given(entry: QueueEntry) -> str:
 
 
 @login_required
+@require_safe
 def entry_ticket(request: HttpRequest, business_id, entry_id) -> HttpResponse:
     """A printable ticket (receipt printer 58 or 80 mm, or A6) for a customer without a
     phone; its QR code opens the ticket's status page on any phone."""

@@ -29,6 +29,8 @@ NOT_MERCHANT_PAGES = (
     "api/v1/",  # the JSON API: token-authenticated, its own ownership and schema tests
     "billing/webhooks",  # Stripe's webhook: signed POSTs from Stripe, not a page
     "health",  # the probe of load balancers and monitoring
+    "favicon.ico",  # a redirect to the static icon, for pages that name none
+    "legal/",  # the public legal pages: their own tests (businesses/tests/test_legal_pages.py)
     "i18n/",  # Django's language switch: a POST handled by Django itself
     "bench/",  # the benchmark's views, mounted only by `make bench`
     "accounts/3rdparty/",  # allauth's social-login internals: no provider is set up

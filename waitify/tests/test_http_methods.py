@@ -20,6 +20,8 @@ def project_routes() -> list[tuple[str, object]]:
 
     def walk(patterns, prefix: str) -> None:
         for pattern in patterns:
+            if prefix.startswith("admin/"):  # the admin's own views, whatever they wrap
+                continue
             if isinstance(pattern, URLResolver):
                 if isinstance(pattern.pattern, RoutePattern) or not str(pattern.pattern):
                     walk(pattern.url_patterns, prefix + str(pattern.pattern))
