@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from businesses import services
 from businesses.forms import OpeningHoursField
 from businesses.models import Business, LegalPage, Plan, PlatformSettings, StaffMember, User
+from waitify.lib.errors import WaitifyError
 from waitify.lib.money import euros
 
 admin.site.site_header = _("Waitify administration")
@@ -149,8 +150,40 @@ class BusinessAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["name", "city", "zip_code", "owner__email", "qr_token"]
     raw_id_fields = ["owner"]
-    readonly_fields = ["qr_token", "created_at", "updated_at"]
+    # The queue's switches belong to the queue engine (queues.services, under the queue
+    # lock, with the version bump and the event); being active, to the services below.
+    readonly_fields = ["qr_token", "is_active", "is_queue_open", "is_queue_paused",
+                       "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    actions = ["deactivate", "activate"]
+
+    def save_model(self, request: HttpRequest, business: Business, form, change: bool) -> None:
+        if not change:
+            super().save_model(request, business, form, change)
+            return
+        # Only what staff changed: a full save would write back the queue's switches as
+        # the page read them, over an open or a pause made since by the merchant.
+        business.save(update_fields=[*form.changed_data, "updated_at"])
+
+    @admin.action(description=_("Deactivate the selected businesses (their queues close)"))
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Business]) -> None:
+        self._run(request, queryset.filter(is_active=True), services.business_deactivate)
+
+    @admin.action(description=_("Reactivate the selected businesses"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[Business]) -> None:
+        self._run(request, queryset.filter(is_active=False), services.business_activate)
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[Business], service) -> None:
+        done = 0
+        for business in queryset.select_related("owner"):
+            try:
+                service(business=business)
+                done += 1
+            except WaitifyError as exc:
+                self.message_user(request, f"{business.name}: {exc.message}", messages.ERROR)
+        self.message_user(request, ngettext("%(count)s business changed.",
+                                            "%(count)s businesses changed.", done)
+                          % {"count": done}, messages.SUCCESS)
 
 
 @admin.register(PlatformSettings)
