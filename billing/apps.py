@@ -9,6 +9,7 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         # After dj-stripe's own receivers (djstripe comes first in INSTALLED_APPS),
         # so the event's object is already synced when ours run.
-        from billing import webhooks
+        from billing import gateway, webhooks
 
         webhooks.connect_receivers()
+        gateway.configure_client()

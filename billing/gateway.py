@@ -22,6 +22,15 @@ logger = logging.getLogger("waitify.billing")
 CURRENCY = "eur"
 
 
+def configure_client() -> None:
+    """Explicit timeout and retries for every Stripe call, dj-stripe's included (both use
+    the library's module-wide client). Retried POSTs carry an idempotency key (ours, or
+    the one the library adds), so a retry never charges or creates twice."""
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    stripe.default_http_client = stripe.new_default_http_client(
+        timeout=settings.STRIPE_TIMEOUT_SECONDS)
+
+
 def options() -> dict[str, str]:
     return {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
 

@@ -31,7 +31,7 @@ from djstripe.models import Invoice as StripeInvoice
 from djstripe.models import Subscription as StripeSubscription
 
 from billing import gateway, selectors
-from billing.errors import BillingError, billing_disabled
+from billing.errors import BillingError, billing_disabled, stripe_unavailable
 from billing.models import BillingAccount, StripeWebhookEvent, UsageRecord
 from businesses.models import Business, Plan, PlatformSettings, SubscriptionStatus, User
 
@@ -98,15 +98,6 @@ def _needs_invoice(subscription: dict | None) -> bool:
     return (subscription or {}).get("status") in ("past_due", "unpaid", "canceled")
 
 
-def _latest_invoice(subscription: dict, fresh: dict | None) -> dict | None:
-    invoice_id = selectors.stripe_id(subscription.get("latest_invoice"))
-    if not invoice_id:
-        return None
-    if fresh is not None and fresh.get("id") == invoice_id:
-        return fresh
-    return invoice_sync(invoice_id=invoice_id)
-
-
 def subscription_sync(*, subscription_id: str) -> dict:
     """Fetch a subscription from Stripe and store it (dj-stripe's table)."""
     data = gateway.subscription_retrieve(subscription_id)
@@ -122,54 +113,104 @@ def invoice_sync(*, invoice_id: str) -> dict:
     return data
 
 
-def account_sync_from_stripe(*, account_id, invoice: dict | None = None) -> User:
+def _current_subscription(account: User, customer_id: str
+                          ) -> tuple[list[StripeSubscription], StripeSubscription | None]:
+    subscriptions = selectors.account_subscriptions(account=account, customer_id=customer_id)
+    return subscriptions, selectors.current_subscription(subscriptions)
+
+
+def _invoice_the_state_needs(current: StripeSubscription | None) -> str:
+    """The id of the invoice the account's state depends on ("" when none does)."""
+    sub = current.stripe_data if current is not None else None
+    if not _needs_invoice(sub):
+        return ""
+    return selectors.stripe_id(sub.get("latest_invoice")) or ""
+
+
+# Fetches before giving up when the subscriptions keep changing between fetch and lock.
+SYNC_ATTEMPTS = 3
+
+
+def account_sync_from_stripe(*, account_id, invoice: dict | None = None,
+                             customer_id: str = "") -> User:
     """Derive the account's plan and state from its Stripe objects and write them.
 
     Reads the subscriptions dj-stripe holds (synced from the API by the caller
-    when an event named them), fetches the current subscription's latest invoice
-    when the state depends on it, then writes onto the user record and queues
-    the dunning e-mail a new stage calls for.
+    when an event named them) and queues the dunning e-mail a new stage calls for.
+    Fetch first, then lock, derive and write: the latest invoice the state depends
+    on is fetched from Stripe before the account's row lock is taken, so a slow
+    Stripe never holds the lock every change of the account waits on. Should the
+    subscriptions change between the fetch and the lock (another event applied
+    meanwhile), the lock is let go and the right invoice fetched (inside a webhook's
+    transaction the lock stays until its commit: that rare second fetch waits under it).
+    `customer_id`: a Stripe customer to link to the account first (under the lock).
     """
-    with transaction.atomic():
-        account, billing = _lock_account(account_id)
-        subscriptions = selectors.account_subscriptions(
-            account=account, customer_id=billing.stripe_customer_id)
-        current = selectors.current_subscription(subscriptions)
-        sub = current.stripe_data if current is not None else None
-        latest_invoice = _latest_invoice(sub, invoice) if _needs_invoice(sub) else None
-        trial_over = bool(account.trial_ends_at and account.trial_ends_at <= timezone.now())
-        ran = [s for s in subscriptions if s.stripe_data.get("status") not in UNSTARTED]
-        status, failed = status_from_stripe(
-            subscription=sub, invoice=latest_invoice, had_subscription=bool(ran),
-            trial_over=trial_over)
+    fetched = invoice
+    for _attempt in range(SYNC_ATTEMPTS):
+        account = User.objects.get(pk=account_id)
+        known = (BillingAccount.objects.filter(account=account)
+                 .values_list("stripe_customer_id", flat=True).first())
+        wanted = _invoice_the_state_needs(
+            _current_subscription(account, known or customer_id)[1])
+        if wanted and (fetched or {}).get("id") != wanted:
+            fetched = invoice_sync(invoice_id=wanted)
+        with transaction.atomic():
+            account, billing = _lock_account(account_id)
+            if customer_id:
+                _link_customer(account_id=account_id, customer_id=customer_id)
+                billing.refresh_from_db()
+            subscriptions, current = _current_subscription(
+                account, billing.stripe_customer_id or customer_id)
+            wanted = _invoice_the_state_needs(current)
+            if wanted and (fetched or {}).get("id") != wanted:
+                continue  # changed since the fetch: fetch again, without the lock
+            previous, status, failed = _account_state_write(
+                account, billing, subscriptions, current,
+                latest_invoice=fetched if wanted else None)
+        if previous != status:
+            logger.info("billing state %s: %s -> %s (failed payments %s)", account.pk,
+                        previous, status, failed)
+        return account
+    logger.warning("billing state %s: subscriptions kept changing during the sync", account_id)
+    raise stripe_unavailable()
 
-        previous = account.subscription_status
-        fields = ["subscription_status", "updated_at"]
-        account.subscription_status = status
-        plan = _plan_of_subscription(sub)
-        if plan is not None and plan.pk != account.plan_id:
-            account.plan = plan
-            fields.append("plan")
-        account.save(update_fields=fields)
 
-        billing.stripe_subscription_id = current.id if current is not None else ""
-        billing.stripe_subscription_status = (sub or {}).get("status", "")
-        if current is not None and not billing.stripe_customer_id:
-            billing.stripe_customer_id = current.customer_id or ""
-        billing.failed_payment_count = failed
-        billing.unpaid_invoice_id = latest_invoice["id"] if failed and latest_invoice else ""
-        period_end = selectors.subscription_period_end(sub or {})
-        billing.current_period_end = _from_timestamp(period_end)
-        billing.synced_at = timezone.now()
-        notice = _notice_for(previous=previous, status=status, invoice=latest_invoice)
-        if notice and billing.last_notice != notice[1]:
-            billing.last_notice = notice[1]
-            _queue_notice(account_id=account.pk, kind=notice[0])
-        billing.save()
-    if previous != status:
-        logger.info("billing state %s: %s -> %s (failed payments %s)", account.pk, previous,
-                    status, failed)
-    return account
+def _account_state_write(account: User, billing: BillingAccount,
+                         subscriptions: list[StripeSubscription],
+                         current: StripeSubscription | None, *,
+                         latest_invoice: dict | None) -> tuple[str, str, int]:
+    """Under the account's lock: the state the objects imply, written with its e-mail."""
+    sub = current.stripe_data if current is not None else None
+    trial_over = bool(account.trial_ends_at and account.trial_ends_at <= timezone.now())
+    ran = [s for s in subscriptions if s.stripe_data.get("status") not in UNSTARTED]
+    status, failed = status_from_stripe(
+        subscription=sub, invoice=latest_invoice, had_subscription=bool(ran),
+        trial_over=trial_over)
+
+    previous = account.subscription_status
+    fields = ["subscription_status", "updated_at"]
+    account.subscription_status = status
+    plan = _plan_of_subscription(sub)
+    if plan is not None and plan.pk != account.plan_id:
+        account.plan = plan
+        fields.append("plan")
+    account.save(update_fields=fields)
+
+    billing.stripe_subscription_id = current.id if current is not None else ""
+    billing.stripe_subscription_status = (sub or {}).get("status", "")
+    if current is not None and not billing.stripe_customer_id:
+        billing.stripe_customer_id = current.customer_id or ""
+    billing.failed_payment_count = failed
+    billing.unpaid_invoice_id = latest_invoice["id"] if failed and latest_invoice else ""
+    period_end = selectors.subscription_period_end(sub or {})
+    billing.current_period_end = _from_timestamp(period_end)
+    billing.synced_at = timezone.now()
+    notice = _notice_for(previous=previous, status=status, invoice=latest_invoice)
+    if notice and billing.last_notice != notice[1]:
+        billing.last_notice = notice[1]
+        _queue_notice(account_id=account.pk, kind=notice[0])
+    billing.save()
+    return previous, status, failed
 
 
 def _from_timestamp(value: int | None) -> datetime | None:
@@ -248,7 +289,9 @@ def webhook_event_apply(*, payload: dict) -> bool:
     One transaction: the event's row, dj-stripe's synced objects and the
     account's new state commit together, or nothing does (Stripe then retries).
     A second delivery of the same event, even concurrent, waits on the unique
-    event id and then finds it applied.
+    event id and then finds it applied. The account's row lock is not taken here:
+    dj-stripe and the receivers fetch from Stripe first, and only the last step
+    (`account_sync_from_stripe`) locks the account, derives its state and writes it.
     """
     obj = (payload.get("data") or {}).get("object") or {}
     with transaction.atomic():
@@ -261,7 +304,6 @@ def webhook_event_apply(*, payload: dict) -> bool:
             return False
         account_id = account_id_for_event(payload)
         if account_id is not None:
-            _lock_account(account_id)
             received.account_id = account_id
             received.save(update_fields=["account"])
         # dj-stripe fetches the event's object back from the API, stores it, and
@@ -277,8 +319,7 @@ def subscription_event_apply(*, subscription: StripeSubscription) -> None:
     if account_id is None:
         logger.info("subscription %s is not a Waitify account's: ignored", subscription.id)
         return
-    _link_customer(account_id=account_id, customer_id=customer_id)
-    account_sync_from_stripe(account_id=account_id)
+    account_sync_from_stripe(account_id=account_id, customer_id=customer_id)
 
 
 def invoice_event_apply(*, invoice: StripeInvoice) -> None:
@@ -301,11 +342,10 @@ def checkout_completed_apply(*, session: dict) -> None:
     if account_id is None:
         logger.warning("checkout session %s names no Waitify account", session.get("id"))
         return
-    _link_customer(account_id=account_id, customer_id=customer_id)
     subscription_id = selectors.stripe_id(session.get("subscription"))
     if subscription_id:
         subscription_sync(subscription_id=subscription_id)
-    account_sync_from_stripe(account_id=account_id)
+    account_sync_from_stripe(account_id=account_id, customer_id=customer_id)
 
 
 def _link_customer(*, account_id, customer_id: str) -> None:

@@ -403,6 +403,10 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_SECRET = env.str("DJSTRIPE_WEBHOOK_SECRET", default="") or STRIPE_WEBHOOK_SECRET
 # Signed webhook payloads older than this are refused (replays).
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+# Stripe's client (billing/apps.py): a call that hangs is cut after this many seconds
+# (the library's default is 80) and retried, POSTs with the same idempotency key.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 AWS_REGION = env.str("AWS_REGION", default="eu-west-3")
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")

@@ -73,6 +73,7 @@ class FakeStripe(stripe.HTTPClient):
         self.replays: dict[str, tuple[str, int]] = {}
         self.failures: list[tuple[str, str]] = []  # (method, path prefix) answered 500
         self.delay = 0.0
+        self.on_request = None  # called with (method, path) before each answer
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.add({"id": "acct_fake", "object": "account", "type": "standard",
@@ -108,6 +109,8 @@ class FakeStripe(stripe.HTTPClient):
             time.sleep(self.delay)
         parts = urlsplit(url)
         path = parts.path
+        if self.on_request is not None:
+            self.on_request(method, path)
         params = decode_form(parts.query if method == "get" else post_data or "")
         key = (headers or {}).get("Idempotency-Key")
         with self._lock:
