@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from businesses import services
 from businesses.forms import OpeningHoursField
 from businesses.models import Business, LegalPage, Plan, PlatformSettings, StaffMember, User
+from businesses.validators import normalized_phone
 from waitify.lib.errors import WaitifyError
 from waitify.lib.money import euros
 
@@ -138,6 +139,10 @@ class BusinessAdminForm(forms.ModelForm):
         # Every field, as the admin shows without a custom form; naming a list here
         # would make the admin show only those.
         fields = "__all__"  # noqa: DJ007
+
+    def clean_phone(self) -> str:
+        # Checked by the model's validator; stored as the services store it.
+        return normalized_phone(self.cleaned_data.get("phone", ""))
 
 
 @admin.register(Business)

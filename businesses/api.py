@@ -39,7 +39,6 @@ from waitify.lib.api import (
 from waitify.lib.api_parsers import FormParser, JSONParser
 from waitify.lib.errors import WaitifyError
 from waitify.lib.opening_hours import WEEKDAYS, HoursError, check_hours
-from waitify.lib.phones import InvalidPhone, normalize_phone
 
 TAG = "businesses"
 MAX_SERVICE_TIME = 24 * 3600  # seconds; anything longer is a typo, not a service
@@ -142,20 +141,8 @@ class BusinessUpdateSerializer(QueueSettingsSerializer):
         help_text="What a customer spends on average, in cents (0: unknown); estimates "
                   "the revenue lost when customers leave the queue.")
 
-    def validate_phone(self, value: str) -> str:
-        if not value:
-            return ""
-        try:
-            return normalize_phone(value)
-        except InvalidPhone as exc:
-            raise serializers.ValidationError(
-                _("Enter a valid phone number, for example 06 12 34 56 78.")) from exc
-
-    def validate_zip_code(self, value: str) -> str:
-        if value and not (len(value) == 5 and value.isascii() and value.isdigit()):
-            raise serializers.ValidationError(
-                _("A French zip code has five digits, e.g. 75011."))
-        return value
+    # Phone and zip code: the model's validators, run by the service's `full_clean`;
+    # their errors come back as this serializer's would (400, per field).
 
 
 class BusinessCreateSerializer(BusinessUpdateSerializer):

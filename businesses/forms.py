@@ -10,9 +10,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from businesses.models import Business, PlatformSettings, User
-from businesses.validators import WEEKDAY_NAMES, validate_opening_hours
+from businesses.validators import WEEKDAY_NAMES, normalized_phone, validate_opening_hours
 from waitify.lib.opening_hours import MAX_RANGES, MIDNIGHT, WEEKDAYS, HoursError, check_hours
-from waitify.lib.phones import InvalidPhone, normalize_phone
 
 WEEKDAY_LABELS = WEEKDAY_NAMES
 EXTRA_EXCEPTION_ROWS = 2
@@ -176,17 +175,6 @@ class OpeningHoursField(forms.Field):
         return ranges
 
 
-def clean_optional_phone(value: str) -> str:
-    if not value.strip():
-        return ""
-    try:
-        return normalize_phone(value)
-    except InvalidPhone as exc:
-        raise forms.ValidationError(
-            _("Enter a valid phone number, for example 06 12 34 56 78.")
-        ) from exc
-
-
 class BusinessForm(forms.ModelForm):
     """All settings of a business, opening hours with OpeningHoursWidget."""
 
@@ -239,8 +227,10 @@ class BusinessForm(forms.ModelForm):
             self.fields["average_basket_euros"].initial = (
                 Decimal(self.instance.average_basket_cents) / 100).quantize(Decimal("0.01"))
 
+    # Phone and zip code are checked by the model's validators (`_post_clean`), as the
+    # services and the API check them; the form only writes the number as it is stored.
     def clean_phone(self) -> str:
-        return clean_optional_phone(self.cleaned_data.get("phone", ""))
+        return normalized_phone(self.cleaned_data.get("phone", ""))
 
     # Left out (an older page, a script posting only a name): the business keeps its
     # value, Paris time and no last call for a new one.
@@ -250,13 +240,6 @@ class BusinessForm(forms.ModelForm):
     def clean_last_call_minutes(self) -> int:
         value = self.cleaned_data.get("last_call_minutes")
         return self.instance.last_call_minutes if value is None else value
-
-    def clean_zip_code(self) -> str:
-        value = self.cleaned_data.get("zip_code", "").strip()
-        # isdigit() alone accepts "７５０１１" or "²": only ASCII digits make a zip code.
-        if value and not (len(value) == 5 and value.isascii() and value.isdigit()):
-            raise forms.ValidationError(_("A French zip code has five digits, e.g. 75011."))
-        return value
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -283,4 +266,4 @@ class ProfileForm(forms.ModelForm):
         fields = ["first_name", "last_name", "phone", "daily_digest_enabled"]
 
     def clean_phone(self) -> str:
-        return clean_optional_phone(self.cleaned_data.get("phone", ""))
+        return normalized_phone(self.cleaned_data.get("phone", ""))

@@ -17,7 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from businesses.validators import validate_opening_hours, validate_timezone
+from businesses.validators import (
+    validate_opening_hours,
+    validate_phone,
+    validate_timezone,
+    validate_zip_code,
+)
 from waitify.lib.tokens import looks_like_token
 
 UNLIMITED = -1
@@ -246,7 +251,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail address"), unique=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
     profile_picture = models.URLField(_("profile picture"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -388,10 +393,11 @@ class Business(TimestampedModel):
     business_type = models.CharField(
         _("type"), max_length=32, choices=BusinessType.choices, default=BusinessType.OTHER
     )
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
     address = models.CharField(_("address"), max_length=255, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    zip_code = models.CharField(_("zip code"), max_length=10, blank=True)
+    zip_code = models.CharField(_("zip code"), max_length=10, blank=True,
+                                validators=[validate_zip_code])
     country = models.CharField(_("country"), max_length=2, default="FR", editable=False)
     qr_token = models.CharField(
         _("QR token"), max_length=64, unique=True, default=new_qr_token, editable=False

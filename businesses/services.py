@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from businesses.defaults import DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
 from businesses.signals import business_deactivating
+from businesses.validators import normalized_phone
 from waitify.lib.errors import WaitifyError
 
 ACCOUNT_SUSPENDED = 4004
@@ -94,10 +95,21 @@ def _ensure_room_for_one_more(owner: User) -> None:
         raise PlanLimitReached(_plan_of(owner))
 
 
+def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
+    """Values as stored (a phone in E.164); whether they are valid is the model's
+    validators' to say, in `full_clean`."""
+    if fields.get("phone"):
+        fields["phone"] = normalized_phone(fields["phone"])
+    if isinstance(fields.get("zip_code"), str):
+        fields["zip_code"] = fields["zip_code"].strip()
+    return fields
+
+
 def business_create(*, owner: User, name: str, business_type: str, **fields: Any) -> Business:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown business fields: {sorted(unknown)}")
+    fields = _normalized(fields)
     platform = PlatformSettings.load()
     fields.setdefault("average_service_time", None)
     if not fields["average_service_time"]:
@@ -108,9 +120,10 @@ def business_create(*, owner: User, name: str, business_type: str, **fields: Any
         locked_owner = _lock_owner(owner)
         account_ensure_can_change(user=locked_owner)
         _ensure_room_for_one_more(locked_owner)
-        return Business.objects.create(
-            owner=locked_owner, name=name, business_type=business_type, **fields
-        )
+        business = Business(owner=locked_owner, name=name, business_type=business_type, **fields)
+        business.full_clean(exclude=["owner"], validate_unique=False)
+        business.save(force_insert=True)
+        return business
 
 
 def business_update(*, business: Business, **fields: Any) -> Business:
@@ -119,6 +132,7 @@ def business_update(*, business: Business, **fields: Any) -> Business:
     if unknown:
         raise TypeError(f"Unknown business fields: {sorted(unknown)}")
     account_ensure_can_change(user=business.owner)
+    fields = _normalized(fields)
     if "average_service_time" in fields and not fields["average_service_time"]:
         business_type = fields.get("business_type", business.business_type)
         fields["average_service_time"] = PlatformSettings.load().service_time_for(business_type)
@@ -168,11 +182,14 @@ def business_regenerate_qr_token(*, business: Business) -> Business:
 
 def account_update_profile(*, user: User, first_name: str, last_name: str, phone: str,
                            daily_digest_enabled: bool | None = None) -> User:
-    user.first_name, user.last_name, user.phone = first_name, last_name, phone
+    user.first_name, user.last_name = first_name, last_name
+    user.phone = normalized_phone(phone) if phone else ""
     fields = ["first_name", "last_name", "phone", "updated_at"]
     if daily_digest_enabled is not None:
         user.daily_digest_enabled = daily_digest_enabled
         fields.append("daily_digest_enabled")
+    user.full_clean(exclude=[field.name for field in User._meta.fields
+                             if field.name not in fields], validate_unique=False)
     user.save(update_fields=fields)
     return user
 

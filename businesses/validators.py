@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from waitify.lib.opening_hours import WEEKDAYS, HoursError, check_hours
+from waitify.lib.phones import InvalidPhone, normalize_phone
 
 WEEKDAY_NAMES = {
     "monday": _("Monday"), "tuesday": _("Tuesday"), "wednesday": _("Wednesday"),
@@ -57,3 +58,30 @@ def validate_timezone(value: str) -> None:
     if value not in available_timezones():
         raise ValidationError(_("Unknown time zone: %(zone)s."), params={"zone": value[:40]},
                               code="timezone")
+
+
+def validate_phone(value: str) -> None:
+    """A number people can be called on; the services store it as E.164 (`normalized_phone`)."""
+    if not value:
+        return
+    try:
+        normalize_phone(value)
+    except InvalidPhone as exc:
+        raise ValidationError(_("Enter a valid phone number, for example 06 12 34 56 78."),
+                              code="invalid_phone") from exc
+
+
+def normalized_phone(value: str) -> str:
+    """`value` as E.164 when it is a valid number; as typed otherwise, for `validate_phone`
+    to refuse in words (the form, the API and the services all go through both)."""
+    try:
+        return normalize_phone(value)
+    except InvalidPhone:
+        return (value or "").strip()
+
+
+def validate_zip_code(value: str) -> None:
+    # isdigit() alone accepts "７５０１１" or "²": only ASCII digits make a zip code.
+    if value and not (len(value) == 5 and value.isascii() and value.isdigit()):
+        raise ValidationError(_("A French zip code has five digits, e.g. 75011."),
+                              code="invalid_zip_code")
