@@ -29,7 +29,7 @@ from analytics import exports, selectors
 from analytics.models import DailyStat
 from businesses.models import Business, User
 from waitify.lib.api import MERCHANT_PERMISSIONS, AccountRateThrottle, error_responses
-from waitify.lib.errors import WaitifyError
+from waitify.lib.errors import ErrorCode, WaitifyError
 
 TAG = "analytics"
 MAX_DAILY_RANGE = 366
@@ -252,7 +252,7 @@ def _consolidated(result: selectors.Comparison) -> dict:
 def _period_for(user: User, key: str) -> selectors.Period:
     if key not in selectors.periods_allowed(user):
         raise WaitifyError(_("This period comes with the Pro and Enterprise plans."),
-                           code=403, error="analytics_level", status=403)
+                           code=ErrorCode.ANALYTICS_LEVEL)
     return selectors.period_named(key)
 
 

@@ -33,7 +33,7 @@ from analytics.days import business_timezone, day_bounds, local_time_after, loca
 from analytics.models import DailyStat
 from businesses.models import Business, User
 from queues.models import SMS_SENT_STATUSES, EntryStatus, QueueEntry, SmsLog
-from waitify.lib.errors import WaitifyError
+from waitify.lib.errors import ErrorCode, WaitifyError
 
 logger = logging.getLogger("waitify.analytics")
 
@@ -395,7 +395,7 @@ def account_delete(*, user: User) -> None:
         raise AccountDeletionRefused(
             _("Your subscription is still running: cancel it on the billing page first, "
               "then delete the account."),
-            code=409, error="subscription_running", status=409)
+            code=ErrorCode.SUBSCRIPTION_RUNNING)
     entries = QueueEntry.objects.filter(business__owner=user).order_by()
     while True:
         with transaction.atomic():

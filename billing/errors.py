@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from waitify.lib.errors import WaitifyError
-
-STRIPE_UNAVAILABLE = 5002
+from waitify.lib.errors import ErrorCode, WaitifyError
 
 
 class BillingError(WaitifyError):
@@ -17,7 +15,7 @@ def stripe_unavailable() -> BillingError:
     return BillingError(
         _("The payment service did not answer. Nothing was charged or changed: "
           "please try again in a few minutes."),
-        code=STRIPE_UNAVAILABLE, error="stripe_unavailable", status=502,
+        code=ErrorCode.STRIPE_UNAVAILABLE,
     )
 
 
@@ -25,5 +23,5 @@ def billing_disabled() -> BillingError:
     return BillingError(
         _("Online billing is not set up on this installation: your account keeps its "
           "current plan."),
-        code=503, error="billing_disabled", status=503,
+        code=ErrorCode.BILLING_DISABLED,
     )

@@ -34,6 +34,7 @@ from billing import gateway, selectors
 from billing.errors import BillingError, billing_disabled, stripe_unavailable
 from billing.models import BillingAccount, StripeWebhookEvent, UsageRecord
 from businesses.models import Business, Plan, PlatformSettings, SubscriptionStatus, User
+from waitify.lib.errors import ErrorCode
 
 logger = logging.getLogger("waitify.billing")
 
@@ -364,7 +365,7 @@ def plan_ensure_fits(*, account: User, plan: Plan) -> None:
     active = Business.objects.filter(owner=account, is_active=True).count()
     refusal = selectors.plan_refusal(plan=plan, active_businesses=active)
     if refusal:
-        raise BillingError(refusal, code=409, error="plan_refused", status=409,
+        raise BillingError(refusal, code=ErrorCode.PLAN_REFUSED,
                            extra={"plan": plan.name, "active_businesses": active,
                                   "max_businesses": plan.max_businesses})
 
@@ -379,11 +380,11 @@ def plan_assign(*, account: User, plan: Plan) -> User:
             raise BillingError(
                 _("This account pays through Stripe: its plan changes there, or from its "
                   "billing page."),
-                code=409, error="plan_managed_by_stripe", status=409)
+                code=ErrorCode.PLAN_MANAGED_BY_STRIPE)
         active = Business.objects.filter(owner=account, is_active=True).count()
         refusal = selectors.too_many_businesses_for(plan=plan, active_businesses=active)
         if refusal:
-            raise BillingError(refusal, code=409, error="plan_refused", status=409)
+            raise BillingError(refusal, code=ErrorCode.PLAN_REFUSED)
         account.plan = plan
         account.save(update_fields=["plan", "updated_at"])
     return account
@@ -425,8 +426,7 @@ def plan_subscribe(*, account: User, plan: Plan, request_id: str, success_url: s
         selectors.BILLED_SUBSCRIPTION_STATUSES
     if live:
         if selectors.subscription_price_id(current.stripe_data) == plan.stripe_price_id:
-            raise BillingError(_("You are already on this plan."), code=409,
-                               error="same_plan", status=409)
+            raise BillingError(_("You are already on this plan."), code=ErrorCode.SAME_PLAN)
         data = gateway.subscription_change_price(
             subscription_id=current.id, item_id=selectors.subscription_item_id(current.stripe_data),
             price_id=plan.stripe_price_id, plan_name=plan.name,
@@ -447,7 +447,7 @@ def portal_url(*, account: User, return_url: str) -> str:
     billing = billing_account_get(account=account)
     if not billing.stripe_customer_id:
         raise BillingError(_("Choose a plan first: the billing portal opens once you have "
-                             "subscribed."), code=409, error="no_customer", status=409)
+                             "subscribed."), code=ErrorCode.NO_CUSTOMER)
     return gateway.portal_session_create(customer_id=billing.stripe_customer_id,
                                          return_url=return_url)["url"]
 

@@ -37,7 +37,7 @@ from waitify.lib.api import (
     error_responses,
 )
 from waitify.lib.api_parsers import FormParser, JSONParser
-from waitify.lib.errors import WaitifyError
+from waitify.lib.errors import ErrorCode, WaitifyError
 from waitify.lib.opening_hours import WEEKDAYS, HoursError, check_hours
 
 TAG = "businesses"
@@ -251,19 +251,19 @@ class AuthTokenView(APIView):
                 request, email=email, password=credentials.validated_data["password"])
         except DjangoValidationError as exc:
             # allauth's own words, as on the website's login form.
-            raise WaitifyError(exc.messages[0], code=429, error="too_many_login_attempts",
-                               status=429) from exc
+            raise WaitifyError(exc.messages[0],
+                               code=ErrorCode.TOO_MANY_LOGIN_ATTEMPTS) from exc
         # allauth hands back a deactivated account (its website login then shows the
         # "account inactive" page): no token for it.
         if user is None or not user.is_active:
-            raise WaitifyError(_("Wrong e-mail or password."), code=401,
-                               error="invalid_credentials", status=401)
+            raise WaitifyError(_("Wrong e-mail or password."),
+                               code=ErrorCode.INVALID_CREDENTIALS)
         if not EmailAddress.objects.filter(user=user, email__iexact=email,
                                            verified=True).exists():
             raise WaitifyError(
                 _("Confirm your e-mail address first: follow the link we sent you, or "
                   "log in on the website to get a new one."),
-                code=403, error="email_not_verified", status=403)
+                code=ErrorCode.EMAIL_NOT_VERIFIED)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -15,9 +15,7 @@ from businesses.defaults import DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
 from businesses.signals import business_deactivating
 from businesses.validators import normalized_phone
-from waitify.lib.errors import WaitifyError
-
-ACCOUNT_SUSPENDED = 4004
+from waitify.lib.errors import ErrorCode, WaitifyError
 
 
 class BusinessError(WaitifyError):
@@ -33,7 +31,7 @@ class PlanLimitReached(BusinessError):
                      "Your %(plan)s plan allows %(limit)s active businesses. "
                      "Upgrade your plan to add another one.",
                      limit) % {"plan": plan, "limit": limit},
-            code=403, error="plan_limit_reached", status=403,
+            code=ErrorCode.PLAN_LIMIT_REACHED,
             extra={"plan": plan.name, "max_businesses": limit, "upgrade_url": "/billing/"},
         )
 
@@ -54,13 +52,13 @@ def account_ensure_can_change(*, user: User) -> None:
     if user.is_suspended:
         raise BusinessError(
             _("This account is suspended. Contact support to restore it."),
-            code=ACCOUNT_SUSPENDED, error="account_suspended", status=403,
+            code=ErrorCode.ACCOUNT_SUSPENDED,
         )
     if user.is_read_only:
         raise BusinessError(
             _("Your account is read-only until your subscription is settled: "
               "nothing can be changed for now."),
-            code=403, error="account_read_only", status=403,
+            code=ErrorCode.ACCOUNT_READ_ONLY,
             extra={"billing_url": "/billing/"},
         )
 

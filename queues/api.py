@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +17,6 @@ from businesses.models import Business
 from queues import limits, selectors, services
 from queues.models import QueueEntry
 from waitify.lib.api import MERCHANT_PERMISSIONS, ClientRateThrottle
-from waitify.lib.errors import WaitifyError
 from waitify.lib.phones import mask_phone
 
 # --- Merchant -----------------------------------------------------------------------
@@ -234,8 +234,7 @@ class PublicResendLinkView(PublicView):
 def _customer_status_or_404(secret: str) -> selectors.CustomerStatus:
     found = selectors.customer_status(secret)
     if found is None:
-        raise WaitifyError(_("This ticket does not exist."), code=404, error="not_found",
-                           status=404)
+        raise NotFound(_("This ticket does not exist."))  # the API's own 404, not a domain code
     return found
 
 

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from queues.services import QueueError
 from waitify.lib.client_ip import client_ip
+from waitify.lib.errors import ErrorCode
 from waitify.lib.phones import InvalidPhone, normalize_phone
 
 logger = logging.getLogger("waitify.queue")
 
-TOO_MANY_ATTEMPTS = 429
 
 
 def _hit(scope: str, value: str, limit: int, window: int) -> bool:
@@ -58,7 +58,7 @@ def _too_many_attempts() -> QueueError:
     return QueueError(
         _("Too many attempts to join from this connection or with this number. "
           "Please wait a few minutes before trying again."),
-        code=TOO_MANY_ATTEMPTS, error="too_many_attempts", status=429,
+        code=ErrorCode.TOO_MANY_ATTEMPTS,
     )
 
 
@@ -89,5 +89,5 @@ def resend_link_rate_limit(*, request: HttpRequest, phone: str) -> None:
         raise QueueError(
             _("A link was already asked for this number a moment ago. "
               "Please wait a few minutes before asking again."),
-            code=TOO_MANY_ATTEMPTS, error="link_recently_sent", status=429,
+            code=ErrorCode.LINK_RECENTLY_SENT,
         )

@@ -33,13 +33,16 @@ from queues.models import (
     QueueState,
     new_display_token,
 )
-from waitify.lib.errors import WaitifyError
+from waitify.lib.errors import ErrorCode, WaitifyError
 from waitify.lib.opening_hours import closing_at, is_open_at, next_opening
 from waitify.lib.phones import InvalidPhone, has_allowed_prefix, mask_phone, normalize_phone
 
 logger = logging.getLogger("waitify.queue")
 
-QUEUE_CLOSED, QUEUE_FULL, ALREADY_IN_QUEUE, BUSINESS_SUSPENDED = 4001, 4002, 4003, 4004
+# Re-exported from the one registry (waitify.lib.errors.ErrorCode) under their old names.
+QUEUE_CLOSED, QUEUE_FULL, ALREADY_IN_QUEUE, BUSINESS_SUSPENDED = (
+    ErrorCode.QUEUE_CLOSED, ErrorCode.QUEUE_FULL, ErrorCode.ALREADY_IN_QUEUE,
+    ErrorCode.BUSINESS_SUSPENDED)
 KEY_STEP = 1 << 20
 MAX_SNOOZES = 2
 REJOIN_WINDOW = timedelta(minutes=15)
@@ -206,7 +209,7 @@ def _refuse_if_suspended(business: Business) -> None:
     if not business.is_active or owner.is_suspended:
         raise QueueError(
             _("This business is not taking customers through Waitify at the moment."),
-            code=BUSINESS_SUSPENDED, error="business_suspended", status=403,
+            code=ErrorCode.BUSINESS_SUSPENDED,
         )
 
 
@@ -282,22 +285,20 @@ def join_availability(business: Business, waiting: int, now: datetime | None = N
 def _ensure_accepting_joins(business: Business, now: datetime) -> None:
     _refuse_if_suspended(business)
     if business.owner.is_read_only:
-        raise QueueError(_("The queue is closed right now."), code=QUEUE_CLOSED,
-                         error="queue_closed", status=409)
+        raise QueueError(_("The queue is closed right now."), code=ErrorCode.QUEUE_CLOSED)
     hours, zone = business.opening_hours, ZoneInfo(business.timezone)
     # The hours come before the merchant's switch: a customer at the door at night
     # learns when the shop reopens, whether or not the queue was closed for the night.
     if not is_open_at(hours, now, zone):
         opening = next_opening(hours, now, zone)
-        raise QueueError(_("The shop is closed at this hour."), code=QUEUE_CLOSED,
-                         error="outside_opening_hours", status=409,
+        raise QueueError(_("The shop is closed at this hour."),
+                         code=ErrorCode.OUTSIDE_OPENING_HOURS,
                          extra={"next_opening": opening.isoformat()} if opening else {})
     if not business.is_queue_open:
-        raise QueueError(_("The queue is closed right now."), code=QUEUE_CLOSED,
-                         error="queue_closed", status=409)
+        raise QueueError(_("The queue is closed right now."), code=ErrorCode.QUEUE_CLOSED)
     if business.is_queue_paused:
         raise QueueError(_("The queue is paused for a moment. Try again in a few minutes."),
-                         code=QUEUE_CLOSED, error="queue_paused", status=409)
+                         code=ErrorCode.QUEUE_PAUSED)
     closes = closing_at(hours, now, zone)
     if closes is not None and business.last_call_minutes:
         last_call = closes - timedelta(minutes=business.last_call_minutes)
@@ -306,7 +307,7 @@ def _ensure_accepting_joins(business: Business, now: datetime) -> None:
             raise QueueError(
                 _("Last call has passed: the shop closes at %(time)s and takes no new "
                   "customers before then.") % {"time": closes.strftime("%H:%M")},
-                code=QUEUE_CLOSED, error="last_call", status=409,
+                code=ErrorCode.LAST_CALL,
                 extra={"closes_at": closes.isoformat(), "last_call_at": last_call.isoformat(),
                        **({"next_opening": opening.isoformat()} if opening else {})})
 
@@ -355,14 +356,14 @@ def _normalized_phone(raw: str, *, for_sms: bool = True) -> str:
         phone = normalize_phone(raw)
     except InvalidPhone as exc:
         raise QueueError(_("This phone number is not valid. Example: 06 12 34 56 78."),
-                         code=400, error="invalid_phone", status=400) from exc
+                         code=ErrorCode.INVALID_PHONE) from exc
     # The public form texts whatever number it is given: only allowed
     # destinations (French mobiles by default) are texted, against SMS pumping.
     # Other valid numbers may join without SMS (the status page only).
     if for_sms and not has_allowed_prefix(phone, settings.SMS_ALLOWED_PREFIXES):
         raise QueueError(_("We only send SMS to French mobiles (06 or 07). You can still "
                            "join without SMS and follow your turn on this page."),
-                         code=400, error="destination_not_allowed", status=400)
+                         code=ErrorCode.DESTINATION_NOT_ALLOWED)
     return phone
 
 
@@ -376,8 +377,8 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
     phone = "" if walk_in and not phone else _normalized_phone(phone, for_sms=sms)
     name = (name or "").strip()[:60]
     if "\x00" in name:
-        raise QueueError(_("This name contains characters we cannot store."), code=400,
-                         error="invalid_name", status=400)
+        raise QueueError(_("This name contains characters we cannot store."),
+                         code=ErrorCode.INVALID_NAME)
     try:
         with transaction.atomic():
             state, business = _lock(business.pk)
@@ -416,8 +417,8 @@ def _waiting_with_room_for(business: Business, phone: str) -> int:
     if counts.get("same_phone"):
         raise _already_in_queue()
     if counts["waiting"] >= business.max_queue_size:
-        raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
-                         error="queue_full", status=409)
+        raise QueueError(_("The queue is full. Try again a little later."),
+                         code=ErrorCode.QUEUE_FULL)
     return counts["waiting"]
 
 
@@ -427,7 +428,7 @@ def _already_in_queue() -> QueueError:
     limits bound how many numbers can be tried. The rightful customer gets back to their
     ticket from the device that joined, or by having the link texted to that number."""
     return QueueError(_("This number already has a place in this queue."),
-                      code=ALREADY_IN_QUEUE, error="already_in_queue", status=409)
+                      code=ErrorCode.ALREADY_IN_QUEUE)
 
 
 # The one answer to "text me my link again", whatever the number.
@@ -495,14 +496,14 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
         if entry.status != EntryStatus.WAITING:
             raise _cannot(entry)
         if entry.snooze_count >= MAX_SNOOZES:
-            raise QueueError(_("You have already let people pass twice."), code=409,
-                             error="snooze_limit", status=409)
+            raise QueueError(_("You have already let people pass twice."),
+                             code=ErrorCode.SNOOZE_LIMIT)
         position = entry_position(entry)
         behind = QueueEntry.objects.waiting().filter(business=business,
                                                      sort_key__gt=entry.sort_key).exists()
         if not behind:
-            raise QueueError(_("Nobody is behind you: you keep your place."), code=409,
-                             error="nobody_behind", status=409)
+            raise QueueError(_("Nobody is behind you: you keep your place."),
+                             code=ErrorCode.NOBODY_BEHIND)
         # Move right after the person who was behind: index `position` in 0-based
         # order once this entry is out of the way.
         new_key = _key_after(business, state, position - 1, exclude=entry)
@@ -526,7 +527,7 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
                 or now - entry.finished_at > REJOIN_WINDOW
                 or QueueEntry.objects.filter(rejoined_from=entry).exists()):
             raise QueueError(_("It is too late to get your place back: join the queue again."),
-                             code=409, error="rejoin_expired", status=409)
+                             code=ErrorCode.REJOIN_EXPIRED)
         _ensure_accepting_joins(business, now)
         waiting = _waiting_with_room_for(business, entry.phone)
         today = timezone.localdate(now)
@@ -552,7 +553,7 @@ def queue_call_next(*, business: Business) -> QueueEntry:
         entry = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
                  .order_by("sort_key").first())
         if entry is None:
-            raise QueueError(_("Nobody is waiting."), code=409, error="queue_empty", status=409)
+            raise QueueError(_("Nobody is waiting."), code=ErrorCode.QUEUE_EMPTY)
         _call(entry)
         _changed(state, "called", business, entry)
         _announce_two_ahead(state, business)
@@ -649,8 +650,7 @@ def entry_undo(*, entry: QueueEntry) -> QueueEntry:
 
 
 def _too_late_to_undo() -> QueueError:
-    return QueueError(_("It is too late to undo this."), code=409, error="undo_expired",
-                      status=409)
+    return QueueError(_("It is too late to undo this."), code=ErrorCode.UNDO_EXPIRED)
 
 
 def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
@@ -706,7 +706,7 @@ def _set_queue_flags(business: Business, event: str, **flags) -> Business:
             raise QueueError(
                 _("Your account is read-only: customers already waiting are served, "
                   "but the queue cannot take new ones."),
-                code=403, error="account_read_only", status=403,
+                code=ErrorCode.ACCOUNT_READ_ONLY,
             )
         Business.objects.filter(pk=business.pk).update(updated_at=timezone.now(), **flags)
         for name, value in flags.items():
@@ -782,7 +782,7 @@ def _cannot(entry: QueueEntry) -> QueueError:
     return QueueError(
         _("This ticket is %(status)s: that action is no longer possible.")
         % {"status": entry.get_status_display()},
-        code=409, error="invalid_transition", status=409,
+        code=ErrorCode.INVALID_TRANSITION,
     )
 
 

@@ -19,6 +19,7 @@ from queues import device_tickets, limits, notifications, selectors, services
 from queues.forms import JoinForm, ResendLinkForm, WalkInForm
 from queues.models import QueueEntry, QueueState
 from queues.services import QueueError
+from waitify.lib.errors import ErrorCode
 from waitify.lib.tokens import looks_like_token
 
 
@@ -86,7 +87,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
                                         sms=not data["no_sms"])
         except QueueError as exc:
             error = exc
-            if exc.error == "invalid_phone":
+            if exc.code == ErrorCode.INVALID_PHONE:
                 form.add_error("phone", exc.message)
         else:
             response = redirect("queues:status", secret=entry.secret)
@@ -181,7 +182,7 @@ def entry_snooze(request: HttpRequest, secret: str) -> HttpResponse:
         entry = services.entry_snooze(entry=entry)
     except QueueError as error:
         # Last in line is not a failure: the place is simply kept.
-        tell = messages.info if error.error == "nobody_behind" else messages.error
+        tell = messages.info if error.code == ErrorCode.NOBODY_BEHIND else messages.error
         tell(request, error.message)
     else:
         ahead = services.entry_position(entry) - 1

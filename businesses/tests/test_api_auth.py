@@ -72,7 +72,7 @@ def test_it_refuses_a_wrong_password_with_a_json_401(merchant):
     response = APIClient().post(TOKEN_URL, {"email": "owner@example.fr", "password": "nope"},
                                 format="json")
     assert response.status_code == 401
-    assert response.json()["code"] == 401
+    assert response.json()["code"] == 4104
     assert response.json()["error"] == "invalid_credentials"
     assert response.json()["message"]
     assert not Token.objects.filter(user=merchant).exists()
@@ -82,7 +82,7 @@ def test_it_refuses_an_unknown_email_with_a_json_401(db):
     response = APIClient().post(TOKEN_URL, {"email": "nobody@example.fr", "password": PASSWORD},
                                 format="json")
     assert response.status_code == 401
-    assert response.json()["code"] == 401
+    assert response.json()["code"] == 4104
 
 
 def test_it_refuses_a_deactivated_account(merchant):
@@ -233,7 +233,7 @@ def test_an_unconfirmed_email_gets_no_token(db):
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
     response = ask_token(email="new@example.fr")
     assert response.status_code == 403
-    assert response.json()["code"] == 403
+    assert response.json()["code"] == 4105
     assert response.json()["error"] == "email_not_verified"
     assert response.json()["message"]
     assert not Token.objects.filter(user=user).exists()

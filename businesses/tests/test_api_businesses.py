@@ -261,7 +261,7 @@ def test_it_refuses_a_business_beyond_the_plan_limit(merchant, api_client):
                                format="json")
     assert response.status_code == 403
     body = response.json()
-    assert (body["code"], body["error"]) == (403, "plan_limit_reached")
+    assert (body["code"], body["error"]) == (4103, "plan_limit_reached")
     assert body["message"]
     assert body["upgrade_url"]
     assert Business.objects.filter(owner=merchant).count() == 5

@@ -135,7 +135,7 @@ def test_the_service_refuses_with_the_plan_and_an_upgrade_link(db):
         create(user, "Deux")
 
     assert refused.value.as_dict() == {
-        "code": 403, "error": "plan_limit_reached",
+        "code": 4103, "error": "plan_limit_reached",
         "message": "Your Basic plan allows 1 active business. "
                    "Upgrade your plan to add another one.",
         "plan": "basic", "max_businesses": 1, "upgrade_url": "/billing/",

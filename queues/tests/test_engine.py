@@ -39,7 +39,7 @@ def test_joining_gives_a_ticket_a_position_and_an_estimate(queue):
 
 @pytest.mark.parametrize(("change", "code"), [
     ({"is_queue_open": False}, 4001),
-    ({"is_queue_paused": True}, 4001),
+    ({"is_queue_paused": True}, 4006),
     ({"is_active": False}, 4004),
 ])
 def test_it_refuses_joins_when_the_queue_cannot_take_them(queue, change, code):
@@ -75,7 +75,7 @@ def test_it_refuses_joins_outside_opening_hours_with_the_next_opening(queue):
     type(queue).objects.filter(pk=queue.pk).update(opening_hours=hours)
     with time_machine.travel("2026-11-24 10:00 +01:00"), pytest.raises(QueueError) as error:
         join(queue)
-    assert error.value.code == 4001
+    assert error.value.code == 4005
     assert error.value.extra["next_opening"].startswith("2026-11-30T09:00")
 
 

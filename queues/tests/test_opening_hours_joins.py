@@ -44,10 +44,10 @@ def join_page(client, business: Business, headers: dict):
 
 
 @time_machine.travel("2026-12-01 13:00 +01:00")  # a Tuesday, lunch break
-def test_it_refuses_a_join_between_two_ranges_with_4001_and_the_afternoon_opening(bakery):
+def test_it_refuses_a_join_between_two_ranges_with_4005_and_the_afternoon_opening(bakery):
     with pytest.raises(QueueError) as error:
         join(bakery)
-    assert (error.value.code, error.value.error) == (4001, "outside_opening_hours")
+    assert (error.value.code, error.value.error) == (4005, "outside_opening_hours")
     assert error.value.extra["next_opening"] == "2026-12-01T14:00:00+01:00"
     assert QueueEntry.objects.count() == 0
 
@@ -82,7 +82,7 @@ def test_last_call_refuses_joins_the_last_minutes_before_closing(bakery):
         join(bakery)
     with time_machine.travel("2026-12-01 19:15 +01:00"), pytest.raises(QueueError) as error:
         join(bakery)
-    assert (error.value.code, error.value.error) == (4001, "last_call")
+    assert (error.value.code, error.value.error) == (4007, "last_call")
     assert "19:30" in str(error.value.message)
     assert error.value.extra["next_opening"] == "2026-12-02T08:00:00+01:00"
     # The morning range has its own last call, before the lunch break.
@@ -177,7 +177,7 @@ def test_a_join_posted_during_last_call_is_refused_on_the_page(client, bakery):
                            {"phone": "06 12 34 56 78"}, **FRENCH)
     html = response.content.decode()
     assert response.status_code == 409
-    assert 'data-code="4001"' in html
+    assert 'data-code="4007"' in html
     assert "Le dernier appel est passé : le magasin ferme à 19:30" in html
     assert "Réouverture demain à 08:00." in html
     assert QueueEntry.objects.count() == 0
@@ -224,7 +224,7 @@ def test_the_public_api_refuses_a_join_outside_hours_with_the_reopening(bakery):
                                 {"phone": "0612345678"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     body = response.json()
-    assert (body["code"], body["error"]) == (4001, "outside_opening_hours")
+    assert (body["code"], body["error"]) == (4005, "outside_opening_hours")
     assert body["message"] == "The shop is closed at this hour."
     assert body["next_opening"] == "2026-12-01T14:00:00+01:00"
 
@@ -235,7 +235,7 @@ def test_the_public_api_refuses_a_join_during_last_call(bakery):
     response = APIClient().post(f"/api/v1/public/{bakery.qr_token}/join",
                                 {"phone": "0612345678"}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
     body = response.json()
-    assert (response.status_code, body["code"], body["error"]) == (409, 4001, "last_call")
+    assert (response.status_code, body["code"], body["error"]) == (409, 4007, "last_call")
     assert body["message"].startswith("Le dernier appel est passé")
     assert body["closes_at"] == "2026-12-01T19:30:00+01:00"
 

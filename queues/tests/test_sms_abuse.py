@@ -71,7 +71,7 @@ def test_past_the_ip_limit_the_page_says_why(client, queue, settings):
     response = client.post(join_url(queue), {"phone": mobile(2)}, **ENGLISH)
     assert response.status_code == 429
     html = response.content.decode()
-    assert 'data-code="429"' in html and "Too many attempts" in html
+    assert 'data-code="4011"' in html and "Too many attempts" in html
 
 
 def test_the_window_opens_at_the_first_attempt_and_then_expires(client, queue, settings):
@@ -138,7 +138,7 @@ def test_the_public_api_join_is_limited_too(client, queue, settings):
         codes.append(response.status_code)
     assert codes == [201, 201, 429, 429]
     body = response.json()
-    assert body["code"] == 429 and body["error"] == "too_many_attempts"
+    assert body["code"] == 4011 and body["error"] == "too_many_attempts"
     assert "Too many attempts" in body["message"]
 
 
@@ -159,7 +159,7 @@ def test_a_foreign_or_landline_number_is_refused_at_join_and_nothing_is_sent(
     assert page.status_code == 400
     assert "We only send SMS to French mobiles (06 or 07)" in page.content.decode()
     assert api.status_code == 400
-    assert api.json()["code"] == 400 and api.json()["error"] == "destination_not_allowed"
+    assert api.json()["code"] == 4009 and api.json()["error"] == "destination_not_allowed"
     assert not QueueEntry.objects.exists() and not SmsLog.objects.exists()
     assert sms_outbox == []
 

@@ -37,6 +37,7 @@ from conftest import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError, entry_position
+from waitify.lib.errors import ErrorCode
 
 WAITING, CALLED, SERVED, MISSED, CANCELLED = (
     EntryStatus.WAITING, EntryStatus.CALLED, EntryStatus.SERVED, EntryStatus.MISSED,
@@ -56,14 +57,14 @@ MAX_SIZE = 5
 MOBILES = ("0612345601", "0698765432", "0745678912", "0755443322")
 
 CLOSED = (services.QUEUE_CLOSED, "queue_closed")
-PAUSED = (services.QUEUE_CLOSED, "queue_paused")
+PAUSED = (ErrorCode.QUEUE_PAUSED, "queue_paused")
 FULL = (services.QUEUE_FULL, "queue_full")
 ALREADY_IN_QUEUE = (services.ALREADY_IN_QUEUE, "already_in_queue")
-EMPTY = (409, "queue_empty")
-INVALID = (409, "invalid_transition")
-SNOOZE_LIMIT = (409, "snooze_limit")
-NOBODY_BEHIND = (409, "nobody_behind")
-TOO_LATE = (409, "rejoin_expired")
+EMPTY = (ErrorCode.QUEUE_EMPTY, "queue_empty")
+INVALID = (ErrorCode.INVALID_TRANSITION, "invalid_transition")
+SNOOZE_LIMIT = (ErrorCode.SNOOZE_LIMIT, "snooze_limit")
+NOBODY_BEHIND = (ErrorCode.NOBODY_BEHIND, "nobody_behind")
+TOO_LATE = (ErrorCode.REJOIN_EXPIRED, "rejoin_expired")
 
 Refusal = tuple[int, str]
 

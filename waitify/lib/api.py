@@ -23,7 +23,7 @@ from rest_framework.views import set_rollback
 
 from waitify.lib.api_parsers import RequestTooLarge
 from waitify.lib.cache import REDIS_FAULTS
-from waitify.lib.errors import WaitifyError
+from waitify.lib.errors import ErrorCode, WaitifyError
 from waitify.lib.throttles import AccountRateThrottle, AuthTokenThrottle, ClientRateThrottle
 
 __all__ = ["AccountRateThrottle", "AuthTokenThrottle", "ClientRateThrottle"]  # re-exported
@@ -132,9 +132,16 @@ MERCHANT_PERMISSIONS = [permissions.IsAuthenticated, HasApiAccess]
 
 # --- OpenAPI: the error bodies above, for extend_schema(responses=…) -----------------------
 
+ERROR_CODES_HELP = (
+    "A domain error's code; each means one thing, compare codes, not messages: "
+    + ", ".join(f"{code.value} `{code.error}` ({code.status})" for code in ErrorCode)
+    + ". Below 1000: the API's own answers carry their HTTP status (400 invalid input, "
+    "401, 403, 404, 405, 413, 429 throttled, 500, 503).")
+
+
 class ErrorSerializer(serializers.Serializer):
-    code = serializers.IntegerField(help_text="4001–4004, 5001, 5002 or an HTTP status.")
-    error = serializers.CharField(help_text="Machine-readable reason, e.g. `not_found`.")
+    code = serializers.IntegerField(help_text=ERROR_CODES_HELP)
+    error = serializers.CharField(help_text="The code's name, e.g. `queue_full` or `not_found`.")
     message = serializers.CharField(help_text="Human, translated explanation.")
 
 
