@@ -48,6 +48,16 @@ class ErrorCode(IntEnum):
     QUEUE_EMPTY = 4023, "queue_empty", 409
     UNDO_EXPIRED = 4024, "undo_expired", 409
     INVALID_TRANSITION = 4025, "invalid_transition", 409
+    # 403x: counters and services (issue 15)
+    INVALID_SERVICE = 4030, "invalid_service", 400
+    INVALID_COUNTER = 4031, "invalid_counter", 400
+    COUNTER_REQUIRED = 4032, "counter_required", 400
+    PRIORITY_NOT_ALLOWED = 4033, "priority_not_allowed", 400
+    COUNTER_IN_USE = 4034, "counter_in_use", 409
+    SERVICE_IN_USE = 4035, "service_in_use", 409
+    LAST_COUNTER = 4036, "last_counter", 409
+    LAST_SERVICE = 4037, "last_service", 409
+    COUNTER_LIMIT_REACHED = 4038, "counter_limit_reached", 403
     # 41xx: the merchant's account
     ACCOUNT_SUSPENDED = 4101, "account_suspended", 403
     ACCOUNT_READ_ONLY = 4102, "account_read_only", 403
@@ -56,6 +66,17 @@ class ErrorCode(IntEnum):
     EMAIL_NOT_VERIFIED = 4105, "email_not_verified", 403
     TOO_MANY_LOGIN_ATTEMPTS = 4106, "too_many_login_attempts", 429
     SUBSCRIPTION_RUNNING = 4107, "subscription_running", 409
+    # 411x: the account's staff (issue 15)
+    NOT_THE_OWNER = 4110, "not_the_owner", 403
+    STAFF_LIMIT_REACHED = 4111, "staff_limit_reached", 403
+    INVALID_EMAIL = 4112, "invalid_email", 400
+    INVALID_ROLE = 4113, "invalid_role", 400
+    INVALID_BUSINESS = 4114, "invalid_business", 400
+    ALREADY_STAFF = 4115, "already_staff", 409
+    ALREADY_INVITED = 4116, "already_invited", 409
+    INVITATION_NOT_FOUND = 4117, "invitation_not_found", 404
+    INVITATION_OTHER_EMAIL = 4118, "invitation_other_email", 403
+    OWNS_BUSINESSES = 4119, "owns_businesses", 409
     # 42xx: billing
     PLAN_REFUSED = 4201, "plan_refused", 409
     PLAN_MANAGED_BY_STRIPE = 4202, "plan_managed_by_stripe", 409
