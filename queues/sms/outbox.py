@@ -34,7 +34,7 @@ from queues.models import QueueEntry, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.sms.backends import TEMPORARY, UNKNOWN, BaseSmsBackend, SmsError, get_backend
 from queues.sms.gsm7 import segment_count
 from queues.sms.texts import compose_sms
-from queues.sms.usage import sms_quota_check
+from queues.sms.usage import COUNTED_SMS_STATUSES, sms_quota_check
 from waitify.lib.breaker import redis_breaker
 from waitify.lib.cache import REDIS_FAULTS
 from waitify.lib.phones import has_allowed_prefix, mask_phone
@@ -134,14 +134,17 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def sms_send_batch(*, log_ids: list, backend: BaseSmsBackend | None = None) -> int:
-    """Send each row the caller may claim; returns how many left as sent. Safe to run twice."""
+    """Send each row the caller may claim; returns how many left as sent. Safe to run twice.
+
+    Then the quota e-mails of the accounts whose usage grew (an unknown SMS counts too).
+    """
     backend = backend or get_backend()
     owners: set = set()
     sent = 0
     for log_id in log_ids:
         log = sms_send_one(log_id=log_id, backend=backend)
-        if log is not None and log.status == SmsStatus.SENT:
-            sent += 1
+        if log is not None and log.status in COUNTED_SMS_STATUSES:
+            sent += log.status == SmsStatus.SENT
             owners.add(log.business.owner_id)
     for owner_id in owners:
         try:

@@ -154,6 +154,16 @@ def test_the_merchant_is_emailed_once_at_80_and_once_at_100_percent(small_plan, 
     assert SmsQuotaAlert.objects.filter(user=small_plan).count() == 2
 
 
+def test_an_sms_of_unknown_fate_counts_towards_the_quota_and_a_failed_one_does_not(
+        small_plan, queue):
+    add_logs(queue, 7)
+    add_logs(queue, 3, status=SmsStatus.FAILED)
+    assert usage.sms_quota_check(user_id=small_plan.pk) == []
+    add_logs(queue, 1, status=SmsStatus.UNKNOWN)  # may have reached the phone: billed
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [80]
+    assert SmsQuotaAlert.objects.get(user=small_plan).used == 8
+
+
 def test_the_quota_e_mail_is_in_the_merchant_s_language(small_plan, queue):
     User.objects.filter(pk=small_plan.pk).update(language="en")
     add_logs(queue, 10)
