@@ -15,7 +15,8 @@ def expire_overdue_calls() -> int:
 
 @shared_task(name="queues.send_sms", ignore_result=True)
 def send_sms(log_ids: list[str]) -> int:
-    """Send the SMS rows of one transaction; a second delivery of the task sends nothing."""
+    """Send the given SMS rows (one handed over at commit, or a sweep's batch); a second
+    delivery of the task sends nothing."""
     return outbox.sms_send_batch(log_ids=log_ids)
 
 
