@@ -473,6 +473,17 @@ def test_a_web_join_hands_its_sms_to_the_worker_once_committed(client, queue, ha
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_hands_nothing_over_now_or_with_the_next_commit(queue, hand_offs):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        join(queue, "06 12 34 56 78")
+        raise RuntimeError("something after the join failed")
+    assert hand_offs.log_ids == []
+    entry = join(queue, "06 12 34 56 79")
+    assert hand_offs.log_ids == [str(SmsLog.objects.get(entry=entry).pk)]
+    assert hand_offs.inside_a_transaction == [False]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_asgi_joins_each_hand_over_their_own_sms(queue, hand_offs, settings):
     """Under ASGI the sync views of concurrent requests share one thread, and one
     request starts while another is under way: no SMS may be lost between them."""
