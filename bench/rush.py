@@ -22,7 +22,7 @@ each tree measured:
 commit REV (`git archive`, under var/bench/), so the two codes see the same machine.
 
 Knobs (environment): BENCH_RUSH_STEPS (default "100,200,300,400,600,800,1000,1300"),
-BENCH_RUSH_WARMUP (s, default 20), BENCH_RUSH_MEASURE (s, default 60: every shop's
+BENCH_RUSH_WARMUP (s, default 30), BENCH_RUSH_MEASURE (s, default 60: every shop's
 minute of events falls inside it), BENCH_RUSH_REFINE (default 2), BENCH_RUSH_PROCS
 (generator processes, default 2), BENCH_RUSH_WAITING (customers seeded per shop, 15),
 BENCH_RUSH_TRIVIAL_SECONDS (default 10), BENCH_PG, BENCH_PORT, BENCH_REPORT.
@@ -51,7 +51,7 @@ from bench.wrk import ensure_wrk, run_wrk, wrk_version  # noqa: E402
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 STEPS = [int(n) for n in os.environ.get("BENCH_RUSH_STEPS",
                                         "100,200,300,400,600,800,1000,1300").split(",")]
-WARMUP = float(os.environ.get("BENCH_RUSH_WARMUP", "20"))
+WARMUP = float(os.environ.get("BENCH_RUSH_WARMUP", "30"))
 MEASURE = float(os.environ.get("BENCH_RUSH_MEASURE", "60"))
 REFINE = int(os.environ.get("BENCH_RUSH_REFINE", "2"))
 PROCS = int(os.environ.get("BENCH_RUSH_PROCS", "2"))
