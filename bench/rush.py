@@ -460,7 +460,8 @@ def render(result: dict) -> str:
         f"- Each step: {result['warmup']:.0f} s warm-up (first page loads spread over it), "
         f"then {result['measure']:.0f} s measured; {result['procs']} generator processes "
         "(bench/rush_load.py, open loop). Steps: " + ", ".join(map(str, result["steps"]))
-        + f" shops, then the gap to the first failure halved {result['refine']} times.",
+        + f" shops, then the gap to the first failure halved (at most {result['refine']} "
+        "times).",
         "",
         *([f"**A small-scale check, not this machine's figure** (knobs changed: "
            f"{', '.join(result['small_scale'])}); the figure is `make bench` run alone.", ""]
@@ -491,14 +492,15 @@ def render(result: dict) -> str:
             lines.append(f"- ≥ {bound} shops per 1,000 trivial req/s: {new['per_1000']:.0f} — "
                          f"**{'PASS' if ok else 'FAIL'}**")
     lines += ["", "### Every step", "",
-              "| tree | shops | req/s answered | p50 ms | p99 ms | errors | cores: gunicorn / "
-              "PostgreSQL / Redis / generator / other | generator lag p99 ms | load before | "
-              "verdict |",
+              "| tree | shops | req/s answered (per shop) | p50 ms | p99 ms | errors "
+              "| cores: gunicorn / PostgreSQL / Redis / generator / other "
+              "| generator lag p99 ms | load before | verdict |",
               "|---|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for step in result["all_steps"]:
         cpu = step["cpu"]
         lines.append(
-            f"| {step['tree']} | {step['shops']} | {_n(step['rps'])} | {step['p50_ms']:.1f} | "
+            f"| {step['tree']} | {step['shops']} | {_n(step['rps'])} "
+            f"({step['rps'] / step['shops']:.2f}) | {step['p50_ms']:.1f} | "
             f"{step['p99_ms']:.1f} | {step['errors']} | {cpu['gunicorn']:.2f} / "
             f"{cpu['postgres']:.2f} / {cpu['redis']:.2f} / {cpu['generator']:.2f} / "
             f"{cpu['other']:.2f} | {step['generator_lag_p99_ms']:.0f} | "
@@ -516,7 +518,7 @@ def render(result: dict) -> str:
                   "| request | req/s | share of requests | p50 ms | p99 ms | share of time | "
                   "answers |", "|---|---:|---:|---:|---:|---:|---|"]
         total_time = sum(d["mean_ms"] * d["requests"] for d in best["mix"].values()) or 1
-        for kind, data in best["mix"].items():
+        for kind, data in sorted(best["mix"].items(), key=lambda item: -item[1]["requests"]):
             statuses = ", ".join(f"{s}: {n}" for s, n in sorted(data["statuses"].items()))
             lines.append(
                 f"| {KIND_LABELS.get(kind, kind)} | {_n(data['rps'])} | "
