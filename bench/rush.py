@@ -546,6 +546,8 @@ def render(result: dict) -> str:
               "counts from that time, so queueing in the server shows in p99. Every request "
               "opens its own connection (gunicorn's sync workers close each one). Static "
               "files are not requested (a browser caches them; Caddy serves them).",
+              "- Every page is taken as visible and polling the whole time: phones locked "
+              "in a pocket poll less or not at all, so this is the load's upper bound.",
               "- Off for the run, because every request comes from one IP: the per-IP join "
               "limits and the per-business SMS cap (see COMMON_ENV in bench/rush.py).",
               "- A step passes with p99 ≤ 250 ms over all requests due in the window and not "

@@ -27,6 +27,7 @@ import html
 import json
 import random
 import re
+import resource
 import secrets
 import sys
 import time
@@ -304,6 +305,9 @@ class Load:
 
 
 def main(config_path: str, result_path: str) -> None:
+    # One socket per request in flight: a stalled server may hold thousands at once.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     config = json.loads(open(config_path).read())  # noqa: SIM115, PTH123 - tiny file
     load = Load(config)
     cpu_before = time.process_time()
