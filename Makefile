@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser caddy lint messages bench clean
+.PHONY: run test install browser caddy lint messages bench bench-queue clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing Python packages into $(VENV) (first run: a few minutes)…"
@@ -48,7 +48,13 @@ test: install messages browser caddy
 lint: install
 	$(PY) -m ruff check .
 
-bench: install
+# Rush-hour shops per machine, this tree and the code before the simplification in the
+# same run (about 30 minutes on 2 cores; run it alone on the machine).
+bench: install messages
+	$(PY) bench/rush.py --compare 8100a3d
+
+# The queue endpoints one by one (wrk, closed loop), with the issue 3 ratios.
+bench-queue: install
 	$(PY) bench/run.py
 
 clean:

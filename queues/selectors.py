@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from businesses.models import Business
 from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
-from queues.notifications import sms_capped_recently
 from queues.services import (
     REJOIN_WINDOW,
     JoinAvailability,
@@ -29,6 +28,7 @@ from queues.services import (
     join_availability,
     wait_estimate,
 )
+from queues.sms.outbox import sms_capped_recently
 from waitify.lib import opening_hours
 from waitify.lib.opening_hours import DayHours
 
