@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rest_framework.authtoken.models import Token
 
-from businesses.defaults import DEFAULT_PLANS
+from businesses.defaults import DEFAULT_MAX_STAFF, DEFAULT_PLANS
 from businesses.models import Business, Plan, PlatformSettings, User, new_qr_token
 from businesses.signals import business_deactivating
 from waitify.lib.errors import WaitifyError
@@ -225,4 +225,5 @@ def account_summary(*, user: User) -> dict:
 def ensure_default_plans() -> None:
     """Create the default plans if they are missing (never overwrites staff edits)."""
     for plan in DEFAULT_PLANS:
-        Plan.objects.get_or_create(name=plan["name"], defaults=plan)
+        Plan.objects.get_or_create(name=plan["name"], defaults={
+            **plan, "max_staff": DEFAULT_MAX_STAFF.get(plan["name"])})
