@@ -334,6 +334,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         return salted_hmac("waitify.session_epoch", f"{hashed}:{self.session_epoch}",
                            secret=secret, algorithm="sha256").hexdigest()
 
+    @property
+    def account_plan(self) -> Plan | None:
+        """The plan that governs what this user can do: that of the account they work
+        for when they are someone's staff, else their own."""
+        membership = Membership.objects.select_related("account__plan").filter(user=self).first()
+        return membership.account.plan if membership is not None else self.plan
+
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
