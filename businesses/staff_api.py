@@ -23,9 +23,12 @@ from waitify.lib.api import (
 )
 
 TAG = "staff"
+# The roles a member can hold (the owner is the account itself, never a member).
+STAFF_ROLES = [Role.MANAGER, Role.AGENT]
 
 
 class StaffMemberSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=STAFF_ROLES, read_only=True)
     status = serializers.SerializerMethodField(
         help_text="`invited` until the person joins with the invited address, then "
                   "`active`.")
@@ -43,7 +46,7 @@ class StaffMemberSerializer(serializers.ModelSerializer):
 
 
 class StaffWriteSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=[Role.MANAGER, Role.AGENT],
+    role = serializers.ChoiceField(choices=STAFF_ROLES,
                                    help_text="`agent`: the live queue; `manager`: also "
                                              "settings, QR code, counters, services and "
                                              "statistics.")
@@ -51,12 +54,8 @@ class StaffWriteSerializer(serializers.Serializer):
         child=serializers.UUIDField(), max_length=500, allow_empty=True,
         help_text="Ids of the account's businesses the person works on.")
 
-    def __init__(self, *args, account, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.account = account
-
     def validate_businesses(self, ids: list[UUID]) -> list[Business]:
-        found = list(Business.objects.filter(owner=self.account, pk__in=ids))
+        found = list(Business.objects.filter(owner=self.context["account"], pk__in=ids))
         if len(found) != len(set(ids)):
             raise serializers.ValidationError(gettext_lazy("Choose among your own businesses."))
         return found
@@ -80,7 +79,7 @@ class StaffView(APIView):
         return selectors.account_for(request.user, permission="staff")
 
     def written(self, serializer_class, request: Request, account) -> dict:
-        serializer = serializer_class(data=request.data, account=account)
+        serializer = serializer_class(data=request.data, context={"account": account})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
