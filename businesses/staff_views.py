@@ -96,6 +96,8 @@ def staff_join(request: HttpRequest, token: str) -> HttpResponse:
         member = Membership.objects.select_related("account").filter(token=token).first()
     if member is None or (member.user_id and member.user_id != request.user.pk):
         return render(request, "businesses/staff_join.html", {"invalid": True}, status=404)
+    if member.user_id is not None:  # joined already (at sign-up, or a second click)
+        return redirect("queues:overview")
     error = None
     if request.method == "POST" and request.user.is_authenticated:
         try:
