@@ -96,10 +96,14 @@ def can(user: User, business: Business, permission: str) -> bool:
 
 
 def membership_of(user: User) -> Membership | None:
-    """The account this user works for, if they are someone's staff."""
+    """The account this user works for, if they are someone's staff. Asked once per
+    request (the menu and the page's own check share the answer)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Membership.objects.select_related("account__plan").filter(user=user).first()
+    if not hasattr(user, "_waitify_membership"):
+        user._waitify_membership = (Membership.objects.select_related("account__plan")
+                                    .filter(user=user).first())
+    return user._waitify_membership
 
 
 def is_staff_member(user: User) -> bool:

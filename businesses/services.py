@@ -274,6 +274,12 @@ class StaffLimitReached(StaffError):
 STAFF_ROLES = (Role.MANAGER, Role.AGENT)
 
 
+def account_has_room_for_staff(*, user: User) -> bool:
+    """Whether one more person fits in the plan (a hint: the invitation's lock decides)."""
+    return _plan_of(user).allows_staff(
+        1 + Membership.objects.filter(account=user).count() + 1)
+
+
 def plans_with_more_seats(*, user: User) -> list[Plan]:
     """The plans offered today with more staff seats than the account's."""
     current = _plan_of(user).max_staff
@@ -311,8 +317,7 @@ def staff_invite(*, account: User, email: str, role: str, businesses) -> Members
         if Membership.objects.filter(account=owner, email__iexact=email).exists():
             raise StaffError(_("%(email)s is already on your staff or invited.")
                              % {"email": email}, code=409, error="already_invited", status=409)
-        people = 1 + Membership.objects.filter(account=owner).count()  # the owner too
-        if not _plan_of(owner).allows_staff(people + 1):
+        if not account_has_room_for_staff(user=owner):
             raise StaffLimitReached(_plan_of(owner))
         membership = Membership.objects.create(account=owner, email=email, role=role)
         membership.businesses.set(businesses)

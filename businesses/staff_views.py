@@ -19,14 +19,13 @@ from waitify.lib.tokens import looks_like_token
 
 def _page(request: HttpRequest, account, invite_form: StaffInviteForm,
           status: int = 200) -> HttpResponse:
-    plan = services._plan_of(account)
-    used = selectors.seats_used(account)
-    at_limit = not plan.allows_staff(used + 1)
+    at_limit = not services.account_has_room_for_staff(user=account)
     members = [(member, StaffMemberForm(account=account, prefix=str(member.pk), initial={
         "role": member.role, "businesses": list(member.businesses.all())}))
         for member in selectors.staff_of(account)]
     return render(request, "businesses/staff.html", {
-        "members": members, "invite_form": invite_form, "plan": plan, "seats_used": used,
+        "members": members, "invite_form": invite_form, "plan": account.plan,
+        "seats_used": selectors.seats_used(account),
         "at_limit": at_limit,
         "bigger_plans": services.plans_with_more_seats(user=account) if at_limit else [],
         "stripe_enabled": settings.STRIPE_ENABLED, "support_email": settings.SUPPORT_EMAIL,
