@@ -290,3 +290,22 @@ def test_staff_use_the_api_under_the_owner_s_plan(merchant, pharmacy):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=agent).key}")
     assert api.get(f"/api/v1/businesses/{pharmacy.pk}/queue").status_code == 200
+
+
+def test_a_member_s_own_trial_never_expires_into_a_read_only_account(
+        merchant, pharmacy, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services import trials_expire
+
+    settings.STRIPE_ENABLED = True
+    agent = make_member(merchant, "agent@example.fr", "agent", [pharmacy])
+    agent.trial_ends_at = timezone.now() - timedelta(days=1)
+    agent.save()
+
+    trials_expire()
+
+    agent.refresh_from_db()
+    assert agent.subscription_status == "trial"
