@@ -33,7 +33,7 @@ class StaffMemberSerializer(serializers.ModelSerializer):
         help_text="`invited` until the person joins with the invited address, then "
                   "`active`.")
     businesses = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    joined_at = serializers.DateTimeField(source="accepted_at", read_only=True)
+    joined_at = serializers.DateTimeField(source="accepted_at", read_only=True, allow_null=True)
     invited_at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
