@@ -66,6 +66,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     seed = importlib.import_module("businesses.migrations.0002_default_plans")
     with django_db_blocker.unblock():
         seed.seed_plans_and_settings(apps, None)
+        importlib.import_module("businesses.migrations.0008_h2_staff").set_staff_seats(apps, None)
 
 
 def make_merchant(email: str, plan: str = "basic", **extra) -> User:

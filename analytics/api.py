@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path, re_path
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from rest_framework.views import APIView
 from analytics import exports, selectors
 from analytics.models import DailyStat
 from businesses.models import Business, User
+from businesses.selectors import account_for, business_for
 from waitify.lib.api import MERCHANT_PERMISSIONS, AccountRateThrottle, error_responses
 from waitify.lib.errors import ErrorCode, WaitifyError
 
@@ -263,8 +263,7 @@ class AnalyticsView(APIView):
     throttle_classes = [AccountRateThrottle]
 
     def get_business(self, business_id: UUID) -> Business:
-        return get_object_or_404(Business.objects.select_related("owner__plan"),
-                                 pk=business_id, owner=self.request.user)
+        return business_for(self.request.user, business_id, permission="stats")
 
 
 class DashboardView(AnalyticsView):
@@ -274,6 +273,7 @@ class DashboardView(AnalyticsView):
         responses={200: DashboardSerializer, **error_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:
+        account_for(request.user, permission="stats")  # the owner's own
         overview = selectors.merchant_today(request.user)
         payload = {
             "date": selectors.local_today(), "totals": overview.totals,
@@ -294,6 +294,7 @@ class ComparisonView(AnalyticsView):
         responses={200: ComparisonSerializer, **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
+        account_for(request.user, permission="stats")  # the owner's own
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = _period_for(request.user, query.validated_data["period"])
@@ -314,6 +315,7 @@ class ConsolidatedView(AnalyticsView):
         responses={200: ConsolidatedPeriodSerializer, **error_responses(401, 403, 404)},
     )
     def get(self, request: Request, period: str) -> Response:
+        account_for(request.user, permission="stats")  # the owner's own
         chosen = _period_for(request.user, selectors.CONSOLIDATED_PERIODS[period])
         result = selectors.merchant_comparison(request.user, period=chosen)
         payload = {"period": period, "start": chosen.first, "end": chosen.last,

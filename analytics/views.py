@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from analytics import charts, exports, selectors, services
 from analytics.forms import AccountDeleteForm
-from businesses.views import get_business_for_user
+from businesses.selectors import account_for, business_for
 
 DASHBOARD_PERIODS = ("last_7_days", "last_30_days", "last_90_days")
 
@@ -38,7 +38,7 @@ def _download(content: str, content_type: str, filename: str) -> HttpResponse:
 def business_analytics(request: HttpRequest, business_id) -> HttpResponse:
     """Today live, last 7 / 30 days and the charts of the chosen period; an htmx request
     (period tabs) gets only the period's fragment."""
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="stats")
     advanced = selectors.has_advanced_analytics(business.owner)
     allowed = DASHBOARD_PERIODS if advanced else ("last_7_days",)
     key = _chosen_period(request, allowed, allowed[1] if advanced else allowed[0])
@@ -60,7 +60,7 @@ def business_analytics(request: HttpRequest, business_id) -> HttpResponse:
 @login_required
 @require_safe
 def business_export_csv(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="stats")
     if not selectors.has_advanced_analytics(business.owner):
         messages.info(request, _("The CSV export comes with the Pro and Enterprise plans."))
         return redirect("analytics:business", business_id=business.pk)
@@ -77,6 +77,7 @@ def business_export_csv(request: HttpRequest, business_id) -> HttpResponse:
 def comparison(request: HttpRequest) -> HttpResponse:
     """The merchant's businesses side by side over a period, totals, best performer,
     suggestions, and today's live totals."""
+    account_for(request.user, permission="stats")
     allowed = selectors.periods_allowed(request.user)
     key = _chosen_period(request, allowed, selectors.DEFAULT_PERIOD)
     result = selectors.merchant_comparison(request.user, period=selectors.period_named(key))

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from billing import selectors, services
 from businesses.models import Plan
+from businesses.selectors import account_for
 from waitify.lib.api import (
     MERCHANT_PERMISSIONS,
     AccountRateThrottle,
@@ -74,7 +75,7 @@ class UsageView(APIView):
                    summary=gettext_lazy("This month's plan usage and extra SMS so far"),
                    responses={200: UsageSerializer, **error_responses(401, 403)})
     def get(self, request: Request) -> Response:
-        account = request.user
+        account = account_for(request.user, permission="billing")
         meter = selectors.usage_meter(account=account)
         return Response(UsageSerializer({
             "month": meter.month, "plan": meter.plan.name if meter.plan else None,
@@ -99,6 +100,7 @@ class PlanChooseView(APIView):
             "changed at once. Send an `Idempotency-Key` header to make retries safe."),
         responses={200: PlanChoiceSerializer, **error_responses(401, 403, 404), **_ERRORS})
     def post(self, request: Request, plan_name: str) -> Response:
+        account_for(request.user, permission="billing")
         plan = get_object_or_404(Plan, name=plan_name, is_active=True)
         key = request.headers.get("Idempotency-Key", "")
         page = f"{settings.SITE_URL}{reverse('billing:page')}"

@@ -463,7 +463,9 @@ def trials_expire(*, now=None) -> int:
     if not settings.STRIPE_ENABLED:
         return 0
     now = now or timezone.now()
-    due = list(User.objects.filter(subscription_status=Status.TRIAL, trial_ends_at__lte=now)
+    # Someone's staff has no subscription of their own: they work under the owner's.
+    due = list(User.objects.filter(subscription_status=Status.TRIAL, trial_ends_at__lte=now,
+                                   membership__isnull=True)
                .values_list("pk", flat=True))
     expired = 0
     for account_id in due:

@@ -18,6 +18,7 @@ from billing import selectors, services
 from billing.errors import BillingError
 from billing.models import BillingAccount
 from businesses.models import Plan
+from businesses.selectors import account_for
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
@@ -35,7 +36,7 @@ def _show_error(request: HttpRequest, error: BillingError) -> None:
 @login_required
 @require_safe
 def billing_page(request: HttpRequest) -> HttpResponse:
-    account = request.user
+    account = account_for(request.user, permission="billing")
     billing = BillingAccount.objects.filter(account=account).first()
     meter = selectors.usage_meter(account=account)
     subscribed = bool(billing and billing.stripe_subscription_status
@@ -58,13 +59,14 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def plan_choose(request: HttpRequest, plan_name: str) -> HttpResponse:
+    account = account_for(request.user, permission="billing")
     plan = get_object_or_404(Plan, name=plan_name, is_active=True)
     request_id = request.POST.get("request_id", "")
     if not REQUEST_ID.fullmatch(request_id):
         request_id = uuid.uuid4().hex
     try:
         change = services.plan_subscribe(
-            account=request.user, plan=plan, request_id=request_id,
+            account=account, plan=plan, request_id=request_id,
             success_url=_page_url("success"), cancel_url=_page_url("cancelled"))
     except BillingError as error:
         _show_error(request, error)
@@ -79,7 +81,8 @@ def plan_choose(request: HttpRequest, plan_name: str) -> HttpResponse:
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
     try:
-        return redirect(services.portal_url(account=request.user, return_url=_page_url()))
+        account = account_for(request.user, permission="billing")
+        return redirect(services.portal_url(account=account, return_url=_page_url()))
     except BillingError as error:
         _show_error(request, error)
         return redirect("billing:page")

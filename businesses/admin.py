@@ -10,7 +10,15 @@ from django.utils.translation import ngettext
 
 from businesses import services
 from businesses.forms import OpeningHoursField
-from businesses.models import Business, LegalPage, Plan, PlatformSettings, StaffMember, User
+from businesses.models import (
+    Business,
+    LegalPage,
+    Membership,
+    Plan,
+    PlatformSettings,
+    StaffMember,
+    User,
+)
 from businesses.validators import normalized_phone
 from waitify.lib.errors import WaitifyError
 from waitify.lib.money import euros
@@ -220,4 +228,24 @@ class LegalPageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Who works for which account, to answer support questions. Read-only: invitations
+    and removals go through the owner's staff page (a removal signs the person out)."""
+
+    list_display = ["email", "account", "role", "user", "accepted_at", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "account__email"]
+    list_select_related = ["account", "user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -13,7 +13,6 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from rest_framework.views import APIView
 
 from businesses import services
 from businesses.models import Business, BusinessType, SubscriptionStatus, User, queue_counts
+from businesses.selectors import business_for, businesses_for
 from businesses.validators import validate_opening_hours, validate_timezone
 from waitify.lib.api import (
     MERCHANT_PERMISSIONS,
@@ -47,9 +47,10 @@ MAX_SERVICE_TIME = 24 * 3600  # seconds; anything longer is a typo, not a servic
 # --- Reads: a business with its live queue figures ----------------------------------------
 
 def businesses_of(user: User) -> QuerySet[Business]:
-    """The user's businesses, each with `current_queue_size` and `today_served`: one
-    query however many rows."""
-    return Business.objects.filter(owner=user).with_queue_counts().order_by("name", "created_at")
+    """The businesses the user works on (their own, or those assigned to them), each with
+    `current_queue_size` and `today_served`: one query however many rows."""
+    return (businesses_for(user, permission="queue").with_queue_counts()
+            .order_by("name", "created_at"))
 
 
 def business_totals(user: User) -> dict:
@@ -279,13 +280,15 @@ class AuthTokenView(APIView):
 
 
 class MerchantView(APIView):
-    """A merchant with API access, acting on their own businesses only."""
+    """A merchant with API access, acting on the businesses their role covers."""
 
     permission_classes = MERCHANT_PERMISSIONS
     throttle_classes = [AccountRateThrottle]
 
-    def get_business(self, business_id: UUID) -> Business:
-        return get_object_or_404(businesses_of(self.request.user), pk=business_id)
+    def get_business(self, business_id: UUID, permission: str = "settings") -> Business:
+        return business_for(self.request.user, business_id, permission=permission,
+                            queryset=Business.objects.select_related("owner__plan")
+                            .with_queue_counts())
 
     @staticmethod
     def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict:
@@ -352,7 +355,8 @@ class BusinessDetailView(MerchantView):
         responses={200: BusinessSerializer, **error_responses(401, 403, 404)},
     )
     def delete(self, request: Request, business_id: UUID) -> Response:
-        business = services.business_deactivate(business=self.get_business(business_id))
+        business = services.business_deactivate(
+            business=self.get_business(business_id, permission="owner"))
         return Response(BusinessSerializer(business).data)
 
 
@@ -363,7 +367,8 @@ class BusinessActivateView(MerchantView):
                    403: PlanLimitErrorSerializer},
     )
     def post(self, request: Request, business_id: UUID) -> Response:
-        business = services.business_activate(business=self.get_business(business_id))
+        business = services.business_activate(
+            business=self.get_business(business_id, permission="owner"))
         return Response(BusinessSerializer(business).data)
 
 

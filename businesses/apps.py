@@ -14,3 +14,5 @@ class BusinessesConfig(AppConfig):
 
         user_logged_in.connect(services.remember_language_at_login,
                                dispatch_uid="businesses.language")
+        user_logged_in.connect(services.join_staff_at_login,
+                               dispatch_uid="businesses.join_staff")

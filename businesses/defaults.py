@@ -12,3 +12,7 @@ DEFAULT_PLANS = [
      "sms_quota_monthly": 5000, "analytics_level": "advanced", "api_access": True,
      "custom_branding": True},
 ]
+
+# Staff seats per plan, the owner included (None: unlimited); staff change them in the
+# admin.
+DEFAULT_MAX_STAFF = {"basic": 1, "pro": 10, "enterprise": None}

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from businesses.models import Business, PlatformSettings, User
+from businesses.models import Business, PlatformSettings, Role, User
 from businesses.validators import WEEKDAY_NAMES, normalized_phone, validate_opening_hours
 from waitify.lib.opening_hours import MAX_RANGES, MIDNIGHT, WEEKDAYS, HoursError, check_hours
 
@@ -267,3 +267,26 @@ class ProfileForm(forms.ModelForm):
 
     def clean_phone(self) -> str:
         return normalized_phone(self.cleaned_data.get("phone", ""))
+
+
+class StaffMemberForm(forms.Form):
+    """What a member may do: a role and the businesses it applies to."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=[
+        (Role.AGENT, _("Agent — runs the live queue")),
+        (Role.MANAGER, _("Manager — also settings, QR code and statistics")),
+    ], initial=Role.AGENT)
+    businesses = forms.ModelMultipleChoiceField(
+        label=_("Businesses"), queryset=Business.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, account: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["businesses"].queryset = Business.objects.filter(owner=account).order_by(
+            "name")
+
+
+class StaffInviteForm(StaffMemberForm):
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+
+    field_order = ["email", "role", "businesses"]

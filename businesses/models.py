@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -174,6 +175,11 @@ class Plan(TimestampedModel):
     )
     api_access = models.BooleanField(_("API access"), default=False)
     custom_branding = models.BooleanField(_("custom branding"), default=False)
+    max_staff = models.PositiveSmallIntegerField(
+        _("max staff"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("People who can log in to the account, the owner included. "
+                    "Empty means unlimited."),
+    )
     is_active = models.BooleanField(_("offered to new customers"), default=True)
     stripe_price_id = models.CharField(_("Stripe price id"), max_length=120, blank=True)
 
@@ -188,6 +194,8 @@ class Plan(TimestampedModel):
             ),
             models.CheckConstraint(condition=Q(sms_quota_monthly__gt=0),
                                    name="plan_sms_quota_positive"),
+            models.CheckConstraint(condition=Q(max_staff__isnull=True) | Q(max_staff__gte=1),
+                                   name="plan_max_staff_valid"),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +211,10 @@ class Plan(TimestampedModel):
 
     def allows_businesses(self, count: int) -> bool:
         return self.is_unlimited or count <= self.max_businesses
+
+    def allows_staff(self, count: int) -> bool:
+        """`count` people on the account, the owner included."""
+        return self.max_staff is None or count <= self.max_staff
 
     @property
     def price_euros(self) -> str:
@@ -278,6 +290,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE,
         help_text=_("The language of the e-mails Waitify sends to this account."),
     )
+    # Raised to sign the user out everywhere at once (a staff member removed from the
+    # account): every session's stored hash stops matching.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -316,6 +331,20 @@ class User(AbstractBaseUser, PermissionsMixin):
                 days = PlatformSettings.load().trial_days
                 self.trial_ends_at = timezone.now() + timedelta(days=days)
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        hashed = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return hashed  # sessions opened before epochs existed stay valid
+        return salted_hmac("waitify.session_epoch", f"{hashed}:{self.session_epoch}",
+                           secret=secret, algorithm="sha256").hexdigest()
+
+    @property
+    def account_plan(self) -> Plan | None:
+        """The plan that governs what this user can do: that of the account they work
+        for when they are someone's staff, else their own."""
+        membership = Membership.objects.select_related("account__plan").filter(user=self).first()
+        return membership.account.plan if membership is not None else self.plan
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
@@ -488,6 +517,65 @@ class Business(TimestampedModel):
         if self.is_queue_paused:
             return "paused"
         return "open"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    AGENT = "agent", _("Agent")
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Membership(TimestampedModel):
+    """A person working for an account (`account`, the owner's User): invited by e-mail,
+    a member once `user` is set (they signed up or logged in with that address), with a
+    role on the businesses assigned to them. The owner is the account itself, never a
+    Membership. Removing someone deletes the row."""
+
+    Role = Role
+
+    account = models.ForeignKey(
+        User, verbose_name=_("account"), on_delete=models.CASCADE,
+        related_name="staff_memberships",
+    )
+    user = models.OneToOneField(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="membership",
+    )
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    businesses = models.ManyToManyField(
+        Business, verbose_name=_("businesses"), related_name="memberships", blank=True,
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token,
+                             editable=False)
+    accepted_at = models.DateTimeField(_("joined at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint("account", Lower("email"),
+                                    name="membership_email_unique_per_account"),
+            models.CheckConstraint(condition=Q(role__in=[Role.MANAGER, Role.AGENT]),
+                                   name="membership_role_valid"),
+            models.CheckConstraint(condition=~Q(user=models.F("account")),
+                                   name="membership_not_the_owner"),
+            models.CheckConstraint(condition=Q(user__isnull=True, accepted_at__isnull=True)
+                                   | Q(user__isnull=False, accepted_at__isnull=False),
+                                   name="membership_accepted_with_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.user_id is None
 
 
 class LegalPage(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from businesses import views
+from businesses import staff_views, views
 
 app_name = "businesses"
 
@@ -16,5 +16,10 @@ urlpatterns = [
     path("businesses/<uuid:business_id>/qr.svg", views.business_qr_svg, name="qr_svg"),
     path("businesses/<uuid:business_id>/poster.pdf", views.business_poster_pdf, name="poster"),
     path("account/", views.account_profile, name="account"),
+    path("staff/", staff_views.staff_page, name="staff"),
+    path("staff/<uuid:membership_id>/", staff_views.staff_member_update, name="staff_update"),
+    path("staff/<uuid:membership_id>/remove/", staff_views.staff_member_remove,
+         name="staff_remove"),
+    path("staff/join/<str:token>/", staff_views.staff_join, name="staff_join"),
     path("legal/<slug:slug>/", views.legal_page, name="legal"),
 ]

@@ -16,14 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from businesses import qr, services
 from businesses.forms import BusinessForm, ProfileForm
 from businesses.models import Business, LegalPage
+from businesses.selectors import business_for
 from businesses.services import BusinessError
-
-
-def get_business_for_user(request: HttpRequest, business_id) -> Business:
-    """The merchant's own business, or 404: another merchant's id is never found."""
-    return get_object_or_404(
-        Business.objects.select_related("owner__plan"), pk=business_id, owner=request.user
-    )
 
 
 def _warn_when_the_account_is_locked(request: HttpRequest) -> None:
@@ -61,7 +55,7 @@ def business_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def business_detail(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="settings")
     # The form writes what was typed onto its instance: give it a copy, so that a refused
     # or invalid change does not show up in the page's heading as if it were saved.
     form = BusinessForm(request.POST or None, instance=copy.copy(business))
@@ -82,7 +76,7 @@ def business_detail(request: HttpRequest, business_id) -> HttpResponse:
 @login_required
 @require_POST
 def business_deactivate(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="owner")
     return _run(request, business, services.business_deactivate,
                 _("“%(name)s” is deactivated: its queue is closed and its QR code shows it "
                   "as unavailable."))
@@ -91,14 +85,14 @@ def business_deactivate(request: HttpRequest, business_id) -> HttpResponse:
 @login_required
 @require_POST
 def business_activate(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="owner")
     return _run(request, business, services.business_activate, _("“%(name)s” is active again."))
 
 
 @login_required
 @require_POST
 def business_regenerate_qr(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="settings")
     return _run(request, business, services.business_regenerate_qr_token,
                 _("New QR code for “%(name)s”: print it again, the old one no longer works."))
 
@@ -125,21 +119,21 @@ def _download(content: bytes, content_type: str, business: Business, suffix: str
 @login_required
 @require_safe
 def business_qr_png(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="settings")
     return _download(qr.qr_png(business.join_url), "image/png", business, "qr.png")
 
 
 @login_required
 @require_safe
 def business_qr_svg(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="settings")
     return _download(qr.qr_svg(business.join_url), "image/svg+xml", business, "qr.svg")
 
 
 @login_required
 @require_safe
 def business_poster_pdf(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="settings")
     return _download(qr.poster_pdf(business), "application/pdf", business, "affiche.pdf")
 
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from businesses.models import Business
+from businesses.selectors import business_for
 from queues import limits, selectors, services
 from queues.models import QueueEntry
 from waitify.lib.api import MERCHANT_PERMISSIONS, ClientRateThrottle
@@ -23,13 +24,13 @@ from waitify.lib.phones import mask_phone
 
 
 def _business(request, business_id) -> Business:
-    return get_object_or_404(Business.objects.select_related("owner"), pk=business_id,
-                             owner=request.user)
+    return business_for(request.user, business_id, permission="queue")
 
 
 def _entry(request, business_id, entry_id) -> QueueEntry:
-    return get_object_or_404(QueueEntry, pk=entry_id, business_id=business_id,
-                             business__owner=request.user)
+    business = _business(request, business_id)
+    return get_object_or_404(QueueEntry.objects.select_related("business__owner"),
+                             pk=entry_id, business=business)
 
 
 class EntrySerializer(serializers.Serializer):

@@ -13,8 +13,8 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from businesses import qr
 from businesses.models import Business
+from businesses.selectors import business_for, businesses_for, membership_of
 from businesses.services import account_summary
-from businesses.views import get_business_for_user
 from queues import device_tickets, limits, selectors, services
 from queues.forms import JoinForm, ResendLinkForm, WalkInForm
 from queues.models import QueueEntry, QueueState
@@ -36,11 +36,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def overview(request: HttpRequest) -> HttpResponse:
     businesses = (
-        Business.objects.filter(owner=request.user).select_related("owner").with_queue_counts()
+        businesses_for(request.user, permission="queue",
+                       queryset=Business.objects.select_related("owner")).with_queue_counts()
         .annotate(sms_capped=sms_capped_recently())
         .order_by("-is_active", "name")
     )
-    usage = sms_usage(request.user)
+    membership = membership_of(request.user)  # a member sees the account's SMS
+    usage = sms_usage(membership.account if membership else request.user)
     for business in businesses:
         business.sms_this_month = usage.used_by(business.pk)
     return render(request, "queues/overview.html", {
@@ -215,7 +217,7 @@ def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
 @login_required
 @require_safe
 def live_queue(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     if _unchanged(request, business.pk):
         return HttpResponse(status=204)
     template = "queues/partials/live_panel.html" if request.htmx else "queues/live.html"
@@ -251,7 +253,7 @@ UNDO_SECONDS = int(services.UNDO_WINDOW.total_seconds()) - 5
 @login_required
 @require_POST
 def queue_action(request: HttpRequest, business_id, action: str) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     if action not in QUEUE_ACTIONS:
         return HttpResponse(status=404)
     try:
@@ -270,7 +272,7 @@ UNDOABLE_ACTIONS = ("cancel", "miss")
 @login_required
 @require_POST
 def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
     if action not in ENTRY_ACTIONS:
         return HttpResponse(status=404)
@@ -286,7 +288,7 @@ def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> Ht
 @login_required
 @require_POST
 def walk_in(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     form = WalkInForm(request.POST)
     entry = None
     if form.is_valid():
@@ -321,7 +323,7 @@ def _walk_in_given(entry: QueueEntry) -> str:
 def entry_ticket(request: HttpRequest, business_id, entry_id) -> HttpResponse:
     """A printable ticket (receipt printer 58 or 80 mm, or A6) for a customer without a
     phone; its QR code opens the ticket's status page on any phone."""
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     entry = get_object_or_404(QueueEntry, pk=entry_id, business=business)
     paper = request.GET.get("paper", "80")
     status_url = settings.SITE_URL + reverse("queues:status", args=[entry.secret])
@@ -341,7 +343,7 @@ TICKET_PAPERS = ("58", "80", "a6")
 @login_required
 @require_POST
 def display_regenerate(request: HttpRequest, business_id) -> HttpResponse:
-    business = get_business_for_user(request, business_id)
+    business = business_for(request.user, business_id, permission="queue")
     services.display_regenerate_token(business=business)
     if request.htmx:
         return HttpResponseClientRefresh()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/token", businesses_api.AuthTokenView.as_view(), name="api-auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("businesses.api")),
+    path("", include("businesses.staff_api")),
     path("", include("queues.api")),
     path("", include("analytics.api")),
     path("", include("billing.api")),

@@ -10,6 +10,7 @@ SECTIONS_BY_VIEW = {
     "queues:live": "businesses",
     "businesses:create": "businesses",
     "businesses:detail": "businesses",
+    "businesses:staff": "staff",
     "analytics:comparison": "statistics",
     "analytics:business": "statistics",
     # The account's own data belongs with the account, whatever app serves it.

@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "waitify.navigation.nav_section",
+                "businesses.context_processors.staff",
             ],
         },
     },

@@ -173,7 +173,7 @@ def test_the_comparison_query_count_is_the_same_for_1_and_5_businesses(client, d
         return len(context.captured_queries)
 
     assert count(1) == count(5)
-    assert count(2) <= 7
+    assert count(2) <= 8  # one of them: is this someone's staff (account pages are not)
 
 
 def test_the_overview_and_the_settings_page_link_to_the_analytics(merchant_client, business):

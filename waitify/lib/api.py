@@ -119,6 +119,9 @@ class HasApiAccess(permissions.BasePermission):
             return False
         plan = getattr(user, "plan", None)
         if plan is None or not plan.api_access:
+            # Staff work under the plan of the account they belong to.
+            plan = getattr(user, "account_plan", plan)
+        if plan is None or not plan.api_access:
             self.message = _("Your plan does not include API access. "
                              "Upgrade to Pro or Enterprise to use the API.")
             return False

@@ -77,6 +77,7 @@ class ErrorCode(IntEnum):
     INVITATION_NOT_FOUND = 4117, "invitation_not_found", 404
     INVITATION_OTHER_EMAIL = 4118, "invitation_other_email", 403
     OWNS_BUSINESSES = 4119, "owns_businesses", 409
+    MEMBER_GONE = 4120, "member_gone", 404
     # 42xx: billing
     PLAN_REFUSED = 4201, "plan_refused", 409
     PLAN_MANAGED_BY_STRIPE = 4202, "plan_managed_by_stripe", 409
