@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from businesses.models import Business
 from queues.events import queue_event
@@ -986,6 +986,174 @@ ENTRY_MOVES = {
     "miss": entry_miss,
     "cancel": entry_remove,
 }
+
+
+# --- Counters and services (the merchant's set-up) -------------------------------------------
+
+class CounterLimitReached(QueueError):
+    def __init__(self, plan) -> None:
+        limit = plan.max_counters
+        super().__init__(
+            ngettext("Your %(plan)s plan allows %(limit)s counter per business. "
+                     "Upgrade your plan to add another one.",
+                     "Your %(plan)s plan allows %(limit)s counters per business. "
+                     "Upgrade your plan to add another one.",
+                     limit) % {"plan": plan, "limit": limit},
+            code=403, error="counter_limit_reached", status=403,
+            extra={"plan": plan.name, "max_counters": limit, "upgrade_url": "/billing/"},
+        )
+
+
+def _valid(instance, error: str):
+    """Model validation (fields, prefix, uniqueness per business) as a QueueError."""
+    try:
+        instance.full_clean()
+    except ValidationError as invalid:
+        fields = {name: [str(message) for message in messages]
+                  for name, messages in invalid.message_dict.items()}
+        first = next(iter(fields.values()))[0]
+        raise QueueError(first, code=400, error=error, status=400,
+                         extra={"fields": fields}) from None
+    return instance
+
+
+def _setup_changed(state: QueueState, business: Business) -> None:
+    _changed(state, "setup_changed", business)
+
+
+SERVICE_FIELDS = ("name", "ticket_prefix", "average_service_time", "position", "is_active")
+COUNTER_FIELDS = ("name", "is_open", "position")
+
+
+def service_create(*, business: Business, name: str, ticket_prefix: str,
+                   average_service_time: int | None = None, position: int | None = None
+                   ) -> Service:
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        if position is None:
+            position = Service.objects.filter(business=business).count()
+        service = _valid(Service(business=business, name=(name or "").strip(),
+                                 ticket_prefix=(ticket_prefix or "").strip().upper(),
+                                 average_service_time=average_service_time,
+                                 position=position), "invalid_service")
+        service.save()
+        _setup_changed(state, business)
+    return service
+
+
+def service_update(*, service: Service, **changes) -> Service:
+    """Rename, re-prefix (new tickets only: issued ones keep their label), re-time,
+    reorder or retire/bring back a service."""
+    with transaction.atomic():
+        state, business = _lock(service.business_id)
+        service = Service.objects.get(pk=service.pk)
+        for name, value in changes.items():
+            if name not in SERVICE_FIELDS:
+                raise TypeError(name)
+            if name == "ticket_prefix":
+                value = (value or "").strip().upper()
+            if name == "name":
+                value = (value or "").strip()
+            setattr(service, name, value)
+        if changes.get("is_active") is False:
+            _refuse_retiring(service)
+        _valid(service, "invalid_service").save()
+        _setup_changed(state, business)
+    return service
+
+
+def _refuse_retiring(service: Service) -> None:
+    others = Service.objects.filter(business_id=service.business_id, is_active=True
+                                    ).exclude(pk=service.pk)
+    if not others.exists():
+        raise QueueError(_("A business keeps at least one service."), code=409,
+                         error="last_service", status=409)
+    if QueueEntry.objects.live().filter(service=service).exists():
+        raise QueueError(_("Customers are waiting for this service: move them to another "
+                           "service first."), code=409, error="service_in_use", status=409)
+
+
+def service_delete(*, service: Service) -> None:
+    """Removes a service; one that already issued tickets is retired instead (its
+    history stays for the statistics). Refused for the last one or while in use."""
+    with transaction.atomic():
+        state, business = _lock(service.business_id)
+        service = Service.objects.filter(pk=service.pk).first()
+        if service is None:
+            return
+        _refuse_retiring(service)
+        if QueueEntry.objects.filter(service=service).exists():
+            Service.objects.filter(pk=service.pk).update(is_active=False)
+        else:
+            service.delete()
+        _setup_changed(state, business)
+
+
+def _services_of(business: Business, services) -> list[Service]:
+    ids = [getattr(item, "pk", item) for item in (services or [])]
+    try:
+        found = list(Service.objects.filter(business=business, pk__in=ids))
+    except (ValueError, ValidationError):
+        found = []
+    if len(found) != len(set(map(str, ids))):
+        raise QueueError(_("Choose among this business's services."), code=400,
+                         error="invalid_service", status=400)
+    return found
+
+
+def counter_create(*, business: Business, name: str, is_open: bool = True,
+                   services=(), position: int | None = None) -> Counter:
+    """A new counter; the owner's plan caps how many a business has (403 with the
+    upgrade path). `services`: the services it serves (empty: all)."""
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        count = Counter.objects.filter(business=business).count()
+        plan = business.owner.plan
+        if plan is not None and not plan.allows_counters(count + 1):
+            raise CounterLimitReached(plan)
+        counter = _valid(Counter(business=business, name=(name or "").strip(),
+                                 is_open=is_open,
+                                 position=count if position is None else position),
+                         "invalid_counter")
+        chosen = _services_of(business, services)
+        counter.save()
+        counter.services.set(chosen)
+        _setup_changed(state, business)
+    return counter
+
+
+def counter_update(*, counter: Counter, services=None, **changes) -> Counter:
+    """Rename, open/close, reorder a counter, or change the services it serves
+    (`services=[]`: all of them; None: unchanged)."""
+    with transaction.atomic():
+        state, business = _lock(counter.business_id)
+        counter = Counter.objects.get(pk=counter.pk)
+        for name, value in changes.items():
+            if name not in COUNTER_FIELDS:
+                raise TypeError(name)
+            setattr(counter, name, (value or "").strip() if name == "name" else value)
+        _valid(counter, "invalid_counter").save()
+        if services is not None:
+            counter.services.set(_services_of(business, services))
+        _setup_changed(state, business)
+    return counter
+
+
+def counter_delete(*, counter: Counter) -> None:
+    """Refused for the business's last counter and while a customer is called there."""
+    with transaction.atomic():
+        state, business = _lock(counter.business_id)
+        counter = Counter.objects.filter(pk=counter.pk).first()
+        if counter is None:
+            return
+        if not Counter.objects.filter(business=business).exclude(pk=counter.pk).exists():
+            raise QueueError(_("A business keeps at least one counter."), code=409,
+                             error="last_counter", status=409)
+        if QueueEntry.objects.filter(counter=counter, status=EntryStatus.CALLED).exists():
+            raise QueueError(_("A customer is called at this counter: serve them first."),
+                             code=409, error="counter_in_use", status=409)
+        counter.delete()
+        _setup_changed(state, business)
 
 
 # --- Helpers ----------------------------------------------------------------------------------
