@@ -54,6 +54,21 @@ class CustomerStatus:
         return self.entry.status == EntryStatus.CALLED
 
     @property
+    def service_name(self) -> str:
+        """The service, when the business has several ("" else)."""
+        several = getattr(self.entry, "services_count", 1) > 1
+        return self.entry.service.name if several else ""
+
+    @property
+    def counter_name(self) -> str:
+        """Where to go once called, when the business has several counters ("" else)."""
+        entry = self.entry
+        several = getattr(entry, "counters_count", 1) > 1
+        if several and entry.status == EntryStatus.CALLED and entry.counter_id:
+            return entry.counter.name
+        return ""
+
+    @property
     def can_rejoin(self) -> bool:
         entry = self.entry
         return (entry.status == EntryStatus.MISSED and entry.finished_at is not None
@@ -91,9 +106,18 @@ def customer_status(secret: str) -> CustomerStatus | None:
                      | Q(priority__gt=OuterRef("priority")),
                      service_id=OuterRef("service_id"))
              .order_by().values("service_id").annotate(count=Count("pk")).values("count"))
+    # How many services and counters the business has: one of each shows neither.
+    services_count = (Service.objects.filter(business_id=OuterRef("business_id"), is_active=True)
+                      .order_by().values("business_id").annotate(count=Count("pk"))
+                      .values("count"))
+    counters_count = (Counter.objects.filter(business_id=OuterRef("business_id"))
+                      .order_by().values("business_id").annotate(count=Count("pk"))
+                      .values("count"))
     entry = (QueueEntry.objects.with_secret(secret)
              .select_related("business__queue_state_row", "service", "counter")
-             .annotate(ahead=Coalesce(Subquery(ahead), 0))
+             .annotate(ahead=Coalesce(Subquery(ahead), 0),
+                       services_count=Coalesce(Subquery(services_count), 1),
+                       counters_count=Coalesce(Subquery(counters_count), 1))
              .first())
     if entry is None:
         return None
