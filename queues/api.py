@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -131,7 +132,11 @@ class CallAtSerializer(serializers.Serializer):
 
 
 def _counter_of(request) -> str | None:
-    data = CallAtSerializer(data=request.data)
+    try:
+        body = request.data
+    except UnsupportedMediaType:  # a bare POST (no JSON body): no counter given
+        body = {}
+    data = CallAtSerializer(data=body)
     data.is_valid(raise_exception=True)
     counter = data.validated_data["counter"]
     return str(counter) if counter else None
