@@ -427,7 +427,7 @@ def setup(request: HttpRequest, business_id) -> HttpResponse:
 
 
 def _setup_page(request: HttpRequest, business: Business, *, service_form=None,
-                counter_form=None, status: int = 200) -> HttpResponse:
+                counter_form=None) -> HttpResponse:
     active = services.active_services(business)
     choices = [(str(service.pk), str(service)) for service in active]
     counters = list(business.counters.prefetch_related("services")
@@ -440,7 +440,7 @@ def _setup_page(request: HttpRequest, business: Business, *, service_form=None,
         "service_choices": choices,
         "counter_room": plan is None or plan.allows_counters(len(counters) + 1),
         "max_counters": plan.max_counters if plan else None,
-    }, status=status)
+    })
 
 
 @login_required
@@ -451,7 +451,7 @@ def service_save(request: HttpRequest, business_id, service_id=None) -> HttpResp
                if service_id else None)
     form = ServiceForm(request.POST)
     if not form.is_valid():
-        return _setup_page(request, business, service_form=form, status=400)
+        return _setup_page(request, business, service_form=form)
     try:
         if service is None:
             services.service_create(business=business, **form.service_fields())
@@ -487,7 +487,7 @@ def counter_save(request: HttpRequest, business_id, counter_id=None) -> HttpResp
     choices = [(str(s.pk), str(s)) for s in services.active_services(business)]
     form = CounterForm(request.POST, service_choices=choices)
     if not form.is_valid():
-        return _setup_page(request, business, counter_form=form, status=400)
+        return _setup_page(request, business, counter_form=form)
     data = form.cleaned_data
     try:
         if counter is None:

@@ -269,3 +269,17 @@ def test_a_service_with_a_history_is_retired_not_deleted(pharmacy):
     services.service_delete(service=p)
     assert Service.objects.get(pk=p.pk).is_active is False
     assert [s.pk for s in services.active_services(queue)] == [o.pk]
+
+
+@pytest.mark.parametrize("waiting", [5, 60])
+def test_call_next_at_a_counter_runs_the_same_queries_whatever_the_length(
+        pharmacy, waiting, django_assert_num_queries):
+    queue, o, p, first, second = pharmacy
+    type(queue).objects.filter(pk=queue.pk).update(max_queue_size=100, sms_enabled=False)
+    for index in range(waiting):
+        services.entry_join(business=queue, phone="", walk_in=True, service=(o, p)[index % 2],
+                            priority=index % 7 == 0)
+    # savepoint, lock (state + business), counter, its services, the next entry, the
+    # call, the state's version, the third in that service's line, savepoint release
+    with django_assert_num_queries(9):
+        services.queue_call_next(business=queue, counter=second)
