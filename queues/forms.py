@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class JoinForm(forms.Form):
@@ -79,7 +80,8 @@ class ServiceForm(forms.Form):
 
 class CounterForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=40)
-    is_open = forms.BooleanField(label=_("Open"), required=False, initial=True)
+    is_open = forms.BooleanField(label=pgettext_lazy("counter", "Open"), required=False,
+                                 initial=True)
     services = forms.MultipleChoiceField(
         label=_("Serves"), required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every service."))
