@@ -34,6 +34,7 @@ class JoinForm(forms.Form):
             self.fields["priority"] = forms.BooleanField(
                 label=_("I have priority"), required=False,
                 help_text=business.priority_join_text)
+        self.order_fields(["service"])  # what they come for, first
 
     def clean_name(self) -> str:
         name = self.cleaned_data.get("name", "")

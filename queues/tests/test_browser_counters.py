@@ -115,4 +115,8 @@ def test_a_customer_picks_a_service_and_declares_priority_on_a_phone(open_page, 
     assert page.locator("[data-position]").get_attribute("data-position") == "1"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, f"h1-status-service-priority-{language}")
+    # Called at the second counter: the page (polling) says where to go.
+    services.queue_call_next(business=pharmacy, counter=pharmacy.counters.get(name="Guichet 2"))
+    page.wait_for_selector("[data-counter='Guichet 2']", timeout=10_000)
+    shot(page, f"h1-status-your-turn-counter-{language}")
     assert page.js_errors == []
