@@ -366,6 +366,8 @@ def walk_in(request: HttpRequest, business_id) -> HttpResponse:
                                         priority=extra.cleaned_data["priority"])
         except QueueError as error:
             messages.error(request, error.message)
+    elif not extra.is_valid():
+        messages.error(request, _("Choose one of the services offered."))
     if request.htmx:
         # The walk-in box is answered too (out of band): emptied, with the ticket given.
         minutes = round(entry.estimated_wait_seconds / 60) if entry else 0
