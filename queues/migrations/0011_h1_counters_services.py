@@ -20,7 +20,7 @@ def one_service_and_counter_per_business(apps, schema_editor):
             service = Service.objects.create(business_id=business_id, name="Général",
                                              ticket_prefix="A")
         if not Counter.objects.filter(business_id=business_id).exists():
-            Counter.objects.create(business_id=business_id, name="Comptoir 1")
+            Counter.objects.create(business_id=business_id, name="Guichet 1")
         QueueEntry.objects.filter(business_id=business_id, service__isnull=True).update(
             service=service)
 
