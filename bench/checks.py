@@ -47,8 +47,8 @@ def _rows(sql: str) -> list[tuple]:
 def invariants() -> list[Check]:
     table = QueueEntry._meta.db_table
     duplicates = _rows(
-        f"SELECT business_id, service_day, ticket_number FROM {table}"  # noqa: S608 - model name
-        " GROUP BY 1, 2, 3 HAVING count(*) > 1")
+        f"SELECT business_id, service_day, ticket_prefix, ticket_number FROM {table}"  # noqa: S608
+        " GROUP BY 1, 2, 3, 4 HAVING count(*) > 1")
     over_max = _rows(
         f"SELECT e.business_id, count(*), b.max_queue_size FROM {table} e"  # noqa: S608
         " JOIN businesses_business b ON b.id = e.business_id WHERE e.status = 'waiting'"
@@ -63,7 +63,7 @@ def invariants() -> list[Check]:
         f"SELECT id FROM {table} WHERE status = 'called' AND called_at IS NULL")  # noqa: S608
     total = _rows(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
     return [
-        Check("no duplicate ticket per business and day", not duplicates,
+        Check("no duplicate ticket per business, day and prefix (service)", not duplicates,
               f"{len(duplicates)} duplicates over {total} entries"),
         Check("no queue over its maximum", not over_max, f"{len(over_max)} queues over"),
         Check("one live entry per phone and business", not twice_live,
