@@ -47,8 +47,8 @@ def _rows(sql: str) -> list[tuple]:
 def invariants() -> list[Check]:
     table = QueueEntry._meta.db_table
     duplicates = _rows(
-        f"SELECT business_id, service_day, ticket_number FROM {table}"  # noqa: S608 - model name
-        " GROUP BY 1, 2, 3 HAVING count(*) > 1")
+        f"SELECT business_id, service_day, ticket_prefix, ticket_number FROM {table}"  # noqa: S608
+        " GROUP BY 1, 2, 3, 4 HAVING count(*) > 1")
     over_max = _rows(
         f"SELECT e.business_id, count(*), b.max_queue_size FROM {table} e"  # noqa: S608
         " JOIN businesses_business b ON b.id = e.business_id WHERE e.status = 'waiting'"
@@ -63,7 +63,7 @@ def invariants() -> list[Check]:
         f"SELECT id FROM {table} WHERE status = 'called' AND called_at IS NULL")  # noqa: S608
     total = _rows(f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
     return [
-        Check("no duplicate ticket per business and day", not duplicates,
+        Check("no duplicate ticket per business, day and prefix (service)", not duplicates,
               f"{len(duplicates)} duplicates over {total} entries"),
         Check("no queue over its maximum", not over_max, f"{len(over_max)} queues over"),
         Check("one live entry per phone and business", not twice_live,
@@ -171,6 +171,7 @@ def request_costs(data: BenchData) -> tuple[list[Check], dict[str, Cost]]:
     next10 = _measure(lambda: client.post(next_url, **auth), with_tasks=True)
     fill_to(business.pk, 200)
     next200 = _measure(lambda: client.post(next_url, **auth), with_tasks=True)
+    multi10, multi200 = _multi_counter_costs(client, business, next_url, auth)
 
     costs = {
         "status poll (htmx, no v)": poll,
@@ -179,6 +180,8 @@ def request_costs(data: BenchData) -> tuple[list[Check], dict[str, Cost]]:
         "join (JSON API)": join,
         "call-next, ~10 waiting": next10,
         "call-next, ~200 waiting": next200,
+        "call-next at a B-only counter of 3, 2 services, ~10 waiting": multi10,
+        "call-next at a B-only counter of 3, 2 services, ~200 waiting": multi200,
     }
     checks = [
         Check("status poll answers 200 in ≤ 2 SQL queries",
@@ -194,8 +197,46 @@ def request_costs(data: BenchData) -> tuple[list[Check], dict[str, Cost]]:
               (next10.queries, next10.queries_inline) == (next200.queries, next200.queries_inline),
               f"{next10.queries} vs {next200.queries} queries "
               f"({next10.queries_inline} vs {next200.queries_inline} with the SMS task inline)"),
+        Check("call-next at one of several counters runs the same queries at 10 and at 200 "
+              "waiting (two services, priority entries)",
+              multi10.status == multi200.status == 200
+              and (multi10.queries, multi10.queries_inline)
+              == (multi200.queries, multi200.queries_inline),
+              f"{multi10.queries} vs {multi200.queries} queries"),
     ]
     return checks, costs
+
+
+def _multi_counter_costs(client: Client, business, next_url: str, auth: dict
+                         ) -> tuple[Cost, Cost]:
+    """Issue 15: the same business with a second service and three counters, one serving
+    only that service; call-next there with ~10 then ~200 waiting of both services (every
+    tenth a priority walk-in)."""
+    from queues import services as queue_services
+
+    empty_queue(business.pk)
+    other = queue_services.service_create(business=business, name="B", ticket_prefix="B")
+    queue_services.counter_create(business=business, name="Guichet 2")
+    b_only = queue_services.counter_create(business=business, name="Guichet B",
+                                           services=[other])
+    first = business.services.exclude(pk=other.pk).first()
+
+    def fill(length: int) -> None:
+        for index in range(length - QueueEntry.objects.waiting().filter(
+                business=business).count()):
+            walk_in = index % 10 == 0
+            queue_services.entry_join(business=business, phone="" if walk_in else next_phone(),
+                                      walk_in=walk_in, priority=walk_in,
+                                      service=(first, other)[index % 2])
+
+    body = {"counter": str(b_only.pk)}
+    fill(12)
+    multi10 = _measure(lambda: client.post(next_url, body, content_type="application/json",
+                                           **auth), with_tasks=True)
+    fill(200)
+    multi200 = _measure(lambda: client.post(next_url, body, content_type="application/json",
+                                            **auth), with_tasks=True)
+    return multi10, multi200
 
 
 # --- Where a join's time goes ---------------------------------------------------------------

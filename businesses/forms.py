@@ -205,6 +205,7 @@ class BusinessForm(forms.ModelForm):
             "name", "business_type", "phone", "address", "city", "zip_code",
             "max_queue_size", "client_timeout_minutes", "auto_advance_enabled", "sms_enabled",
             "custom_message", "opening_hours", "timezone", "last_call_minutes",
+            "priority_join_enabled", "priority_join_text",
         ]
         widgets = {"address": forms.TextInput()}
 

@@ -182,6 +182,10 @@ class Plan(TimestampedModel):
     )
     is_active = models.BooleanField(_("offered to new customers"), default=True)
     stripe_price_id = models.CharField(_("Stripe price id"), max_length=120, blank=True)
+    max_counters = models.PositiveSmallIntegerField(
+        _("max counters per business"), null=True, blank=True, default=1,
+        help_text=_("Empty means unlimited."),
+    )
 
     class Meta:
         ordering = ["price_cents"]
@@ -196,6 +200,9 @@ class Plan(TimestampedModel):
                                    name="plan_sms_quota_positive"),
             models.CheckConstraint(condition=Q(max_staff__isnull=True) | Q(max_staff__gte=1),
                                    name="plan_max_staff_valid"),
+            models.CheckConstraint(condition=Q(max_counters__isnull=True)
+                                   | Q(max_counters__gt=0),
+                                   name="plan_max_counters_valid"),
         ]
 
     def __str__(self) -> str:
@@ -215,6 +222,8 @@ class Plan(TimestampedModel):
     def allows_staff(self, count: int) -> bool:
         """`count` people on the account, the owner included."""
         return self.max_staff is None or count <= self.max_staff
+    def allows_counters(self, count: int) -> bool:
+        return self.max_counters is None or count <= self.max_counters
 
     @property
     def price_euros(self) -> str:
@@ -468,6 +477,16 @@ class Business(TimestampedModel):
         _("average basket (cents)"), default=0,
         help_text=_("What a customer spends on average: estimates the revenue lost when "
                     "customers leave the queue."),
+    )
+    priority_join_enabled = models.BooleanField(
+        _("customers may declare priority when joining"), default=False,
+        help_text=_("A priority customer goes ahead of every non-priority customer of the "
+                    "same service."),
+    )
+    priority_join_text = models.CharField(
+        _("who has priority"), max_length=200, blank=True,
+        help_text=_("Shown on the join page, e.g. \"Mobility inclusion card (CMI "
+                    "priorité), pregnant women\"."),
     )
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,21 +16,26 @@ from rest_framework.views import APIView
 from businesses.models import Business
 from businesses.selectors import business_for
 from queues import limits, selectors, services
-from queues.models import QueueEntry
+from queues.models import Counter, QueueEntry, Service
 from waitify.lib.api import MERCHANT_PERMISSIONS, ClientRateThrottle
 from waitify.lib.phones import mask_phone
 
 # --- Merchant -----------------------------------------------------------------------
 
 
-def _business(request, business_id) -> Business:
-    return business_for(request.user, business_id, permission="queue")
+def _business(request, business_id, permission: str = "queue") -> Business:
+    return business_for(request.user, business_id, permission=permission)
 
 
 def _entry(request, business_id, entry_id) -> QueueEntry:
     business = _business(request, business_id)
     return get_object_or_404(QueueEntry.objects.select_related("business__owner"),
                              pk=entry_id, business=business)
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
 
 
 class EntrySerializer(serializers.Serializer):
@@ -42,6 +47,11 @@ class EntrySerializer(serializers.Serializer):
     joined_at = serializers.DateTimeField(source="created_at")
     called_at = serializers.DateTimeField()
     arrived_at = serializers.DateTimeField()
+    service = NamedRefSerializer(help_text="The service the ticket is for.")
+    priority = serializers.BooleanField()
+    counter = NamedRefSerializer(allow_null=True,
+                                 help_text="The counter that called the customer.")
+    called_out_of_order = serializers.BooleanField()
 
     def get_phone(self, entry: QueueEntry) -> str:
         return mask_phone(entry.phone)
@@ -113,13 +123,202 @@ class QueueActionView(APIView):
                          "is_queue_paused": business.is_queue_paused})
 
 
+class CallAtSerializer(serializers.Serializer):
+    counter = serializers.UUIDField(
+        required=False, allow_null=True, default=None,
+        help_text="The counter calling. Optional while the business has one open counter "
+                  "(or one counter); with several, leaving it out is refused "
+                  "(400 `counter_required`). Calling at a closed counter opens it.")
+
+
+def _counter_of(request) -> str | None:
+    try:
+        body = request.data
+    except UnsupportedMediaType:  # a bare POST (no JSON body): no counter given
+        body = {}
+    data = CallAtSerializer(data=body)
+    data.is_valid(raise_exception=True)
+    counter = data.validated_data["counter"]
+    return str(counter) if counter else None
+
+
 class CallNextView(APIView):
     permission_classes = MERCHANT_PERMISSIONS
 
-    @extend_schema(request=None, responses={200: EntrySerializer})
+    @extend_schema(request=CallAtSerializer, responses={200: EntrySerializer}, description=(
+        "Calls the next eligible customer at the counter: among the services it serves, "
+        "priority customers first, then the longest waiting."))
     def post(self, request, business_id):
-        entry = services.queue_call_next(business=_business(request, business_id))
+        entry = services.queue_call_next(business=_business(request, business_id),
+                                         counter=_counter_of(request), by=request.user)
         return Response(EntrySerializer(entry).data)
+
+
+class EntryCallView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(request=CallAtSerializer, responses={200: EntrySerializer}, description=(
+        "Calls this waiting customer now, out of order (recorded as such unless they were "
+        "next at that counter)."))
+    def post(self, request, business_id, entry_id):
+        entry = services.entry_call(entry=_entry(request, business_id, entry_id),
+                                    counter=_counter_of(request), by=request.user)
+        return Response(EntrySerializer(entry).data)
+
+
+class PrioritySerializer(serializers.Serializer):
+    priority = serializers.BooleanField()
+
+
+class EntryPriorityView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(request=PrioritySerializer, responses={200: EntrySerializer}, description=(
+        "A priority customer goes ahead of every non-priority customer of the same service, "
+        "behind earlier priority ones."))
+    def post(self, request, business_id, entry_id):
+        entry = _entry(request, business_id, entry_id)
+        data = PrioritySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_set_priority(entry=entry, priority=data.validated_data["priority"],
+                                            by=request.user)
+        return Response(EntrySerializer(entry).data)
+
+
+class TransferSerializer(serializers.Serializer):
+    service = serializers.UUIDField(help_text="One of the business's services.")
+
+
+class EntryTransferView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(request=TransferSerializer, responses={200: EntrySerializer}, description=(
+        "Moves a waiting customer to another service; they keep their ticket and their "
+        "place by arrival time."))
+    def post(self, request, business_id, entry_id):
+        entry = _entry(request, business_id, entry_id)
+        data = TransferSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_transfer(entry=entry, service=str(data.validated_data["service"]))
+        return Response(EntrySerializer(entry).data)
+
+
+# --- Counters and services (set-up) ------------------------------------------------------
+
+
+class ServiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(max_length=60)
+    ticket_prefix = serializers.CharField(max_length=3,
+                                          help_text="1 to 3 capital letters, unique per "
+                                                    "business (O → tickets O-001, O-002…).")
+    average_service_time = serializers.IntegerField(
+        min_value=10, required=False, allow_null=True, default=None,
+        help_text="Seconds; null: the business's average service time.")
+    position = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+
+class CounterSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(max_length=40)
+    is_open = serializers.BooleanField(required=False, default=True)
+    services = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list,
+        help_text="Ids of the services this counter serves; empty: all of them.")
+    position = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+    def to_representation(self, counter: Counter) -> dict:
+        return {"id": str(counter.pk), "name": counter.name, "is_open": counter.is_open,
+                "services": [str(pk) for pk in counter.services.values_list("pk", flat=True)],
+                "position": counter.position}
+
+
+def _setup_data(serializer_class, request, partial: bool = False) -> dict:
+    data = serializer_class(data=request.data, partial=partial)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+class ServiceListView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(responses={200: ServiceSerializer(many=True)})
+    def get(self, request, business_id):
+        business = _business(request, business_id)
+        return Response(ServiceSerializer(services.active_services(business), many=True).data)
+
+    @extend_schema(request=ServiceSerializer, responses={201: ServiceSerializer})
+    def post(self, request, business_id):
+        business = _business(request, business_id, "settings")
+        service = services.service_create(business=business,
+                                          **_setup_data(ServiceSerializer, request))
+        return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceDetailView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    def _service(self, request, business_id, service_id) -> Service:
+        return get_object_or_404(Service, pk=service_id, is_active=True,
+                                 business=_business(request, business_id, "settings"))
+
+    @extend_schema(request=ServiceSerializer, responses={200: ServiceSerializer})
+    def put(self, request, business_id, service_id):
+        service = self._service(request, business_id, service_id)
+        changes = _setup_data(ServiceSerializer, request, partial=True)
+        return Response(ServiceSerializer(services.service_update(service=service,
+                                                                  **changes)).data)
+
+    @extend_schema(request=None, responses={204: None}, description=(
+        "Removes the service (retired when it already issued tickets). Refused for the "
+        "last service and while customers wait for it."))
+    def delete(self, request, business_id, service_id):
+        services.service_delete(service=self._service(request, business_id, service_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CounterListView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    @extend_schema(responses={200: CounterSerializer(many=True)})
+    def get(self, request, business_id):
+        business = _business(request, business_id)
+        counters = business.counters.order_by("position", "created_at")
+        return Response(CounterSerializer(counters, many=True).data)
+
+    @extend_schema(request=CounterSerializer, responses={201: CounterSerializer}, description=(
+        "Refused with 403 `counter_limit_reached` (and the upgrade path) beyond the plan's "
+        "counters per business."))
+    def post(self, request, business_id):
+        business = _business(request, business_id, "settings")
+        data = _setup_data(CounterSerializer, request)
+        data["services"] = [str(pk) for pk in data["services"]]
+        counter = services.counter_create(business=business, **data)
+        return Response(CounterSerializer(counter).data, status=status.HTTP_201_CREATED)
+
+
+class CounterDetailView(APIView):
+    permission_classes = MERCHANT_PERMISSIONS
+
+    def _counter(self, request, business_id, counter_id) -> Counter:
+        return get_object_or_404(Counter, pk=counter_id,
+                                 business=_business(request, business_id, "settings"))
+
+    @extend_schema(request=CounterSerializer, responses={200: CounterSerializer})
+    def put(self, request, business_id, counter_id):
+        counter = self._counter(request, business_id, counter_id)
+        changes = _setup_data(CounterSerializer, request, partial=True)
+        chosen = changes.pop("services", None)  # absent: unchanged
+        if chosen is not None:
+            chosen = [str(pk) for pk in chosen]
+        counter = services.counter_update(counter=counter, services=chosen, **changes)
+        return Response(CounterSerializer(counter).data)
+
+    @extend_schema(request=None, responses={204: None}, description=(
+        "Refused for the last counter and while a customer is called there."))
+    def delete(self, request, business_id, counter_id):
+        services.counter_delete(counter=self._counter(request, business_id, counter_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntryActionView(APIView):
@@ -128,7 +327,8 @@ class EntryActionView(APIView):
 
     @extend_schema(request=None, responses={200: EntrySerializer})
     def put(self, request, business_id, entry_id):
-        entry = services.ENTRY_MOVES[self.action_name](entry=_entry(request, business_id, entry_id))
+        entry = services.ENTRY_MOVES[self.action_name](
+            entry=_entry(request, business_id, entry_id), by=request.user)
         return Response(EntrySerializer(entry).data)
 
     post = put
@@ -136,6 +336,9 @@ class EntryActionView(APIView):
 
 class WalkInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    service = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                    help_text="Omitted: the business's first service.")
+    priority = serializers.BooleanField(required=False, default=False)
 
 
 class WalkInView(APIView):
@@ -146,8 +349,11 @@ class WalkInView(APIView):
         business = _business(request, business_id)
         data = WalkInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        service = data.validated_data["service"]
         entry = services.entry_join(business=business, phone="", walk_in=True,
-                                    name=data.validated_data["name"])
+                                    name=data.validated_data["name"],
+                                    service=str(service) if service else None,
+                                    priority=data.validated_data["priority"])
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -164,6 +370,13 @@ class JoinSerializer(serializers.Serializer):
     sms = serializers.BooleanField(
         required=False, default=True,
         help_text="false: no SMS, the customer follows the status (any valid number).")
+    service = serializers.UUIDField(
+        required=False, allow_null=True, default=None,
+        help_text="One of the business's services (omitted: its first one).")
+    priority = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The customer declares priority; refused (400 `priority_not_allowed`) "
+                  "unless the business allows it.")
 
 
 class ResendLinkSerializer(serializers.Serializer):
@@ -185,6 +398,9 @@ class CustomerStatusSerializer(serializers.Serializer):
     can_rejoin = serializers.BooleanField()
     business = inline_serializer("PublicBusiness", {"name": serializers.CharField(),
                                                     "queue_state": serializers.CharField()})
+    service = NamedRefSerializer(help_text="`position` is the place in this service's line.")
+    priority = serializers.BooleanField()
+    counter = NamedRefSerializer(allow_null=True, help_text="Where to go, once called.")
 
 
 class PublicView(APIView):
@@ -211,7 +427,10 @@ class PublicJoinView(PublicView):
         entry = services.entry_join(business=business, phone=data.validated_data["phone"],
                                     name=data.validated_data["name"],
                                     language=get_language() or "fr",
-                                    sms=data.validated_data["sms"])
+                                    sms=data.validated_data["sms"],
+                                    service=(str(data.validated_data["service"])
+                                             if data.validated_data["service"] else None),
+                                    priority=data.validated_data["priority"])
         return Response(status_body(request, selectors.joined_status(entry)),
                         status=status.HTTP_201_CREATED)
 
@@ -262,6 +481,20 @@ urlpatterns = [
     *[path(f"{business_queue}/clients/<uuid:entry_id>/{name}",
            EntryActionView.as_view(action_name=name), name=f"api-entry-{name}")
       for name in services.ENTRY_MOVES],
+    path(f"{business_queue}/clients/<uuid:entry_id>/call", EntryCallView.as_view(),
+         name="api-entry-call"),
+    path(f"{business_queue}/clients/<uuid:entry_id>/priority", EntryPriorityView.as_view(),
+         name="api-entry-priority"),
+    path(f"{business_queue}/clients/<uuid:entry_id>/transfer", EntryTransferView.as_view(),
+         name="api-entry-transfer"),
+    path("businesses/<uuid:business_id>/counters", CounterListView.as_view(),
+         name="api-counters"),
+    path("businesses/<uuid:business_id>/counters/<uuid:counter_id>",
+         CounterDetailView.as_view(), name="api-counter"),
+    path("businesses/<uuid:business_id>/services", ServiceListView.as_view(),
+         name="api-services"),
+    path("businesses/<uuid:business_id>/services/<uuid:service_id>",
+         ServiceDetailView.as_view(), name="api-service"),
     path("public/<str:qr_token>/join", PublicJoinView.as_view(), name="api-public-join"),
     path("public/<str:qr_token>/resend-link", PublicResendLinkView.as_view(),
          name="api-public-resend-link"),

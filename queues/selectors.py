@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from businesses.models import Business
-from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
+from queues.models import Counter, EntryStatus, QueueEntry, QueueState, Service, SmsLog
 from queues.services import (
     REJOIN_WINDOW,
     JoinAvailability,
@@ -54,6 +54,21 @@ class CustomerStatus:
         return self.entry.status == EntryStatus.CALLED
 
     @property
+    def service_name(self) -> str:
+        """The service, when the business has several ("" else)."""
+        several = getattr(self.entry, "services_count", 1) > 1
+        return self.entry.service.name if several else ""
+
+    @property
+    def counter_name(self) -> str:
+        """Where to go once called, when the business has several counters ("" else)."""
+        entry = self.entry
+        several = getattr(entry, "counters_count", 1) > 1
+        if several and entry.status == EntryStatus.CALLED and entry.counter_id:
+            return entry.counter.name
+        return ""
+
+    @property
     def can_rejoin(self) -> bool:
         entry = self.entry
         return (entry.status == EntryStatus.MISSED and entry.finished_at is not None
@@ -75,18 +90,34 @@ class CustomerStatus:
             "can_rejoin": self.can_rejoin,
             "business": {"name": self.business.name,
                          "queue_state": self.business.queue_state},
+            "service": {"id": str(entry.service_id), "name": entry.service.name},
+            "priority": entry.priority,
+            "counter": ({"id": str(entry.counter_id), "name": entry.counter.name}
+                        if entry.counter_id and entry.status == EntryStatus.CALLED else None),
         }
 
 
 def customer_status(secret: str) -> CustomerStatus | None:
     """The customer's view of their entry: 1 query (the entry with its business, queue
-    state and the number of people waiting ahead of it)."""
+    state, service, counter and the number of people waiting ahead of it in its service:
+    priority ones first, then by ordering key)."""
     ahead = (QueueEntry.objects.waiting()
-             .filter(business_id=OuterRef("business_id"), sort_key__lt=OuterRef("sort_key"))
-             .order_by().values("business_id").annotate(count=Count("pk")).values("count"))
+             .filter(Q(priority=OuterRef("priority"), sort_key__lt=OuterRef("sort_key"))
+                     | Q(priority__gt=OuterRef("priority")),
+                     service_id=OuterRef("service_id"))
+             .order_by().values("service_id").annotate(count=Count("pk")).values("count"))
+    # How many services and counters the business has: one of each shows neither.
+    services_count = (Service.objects.filter(business_id=OuterRef("business_id"), is_active=True)
+                      .order_by().values("business_id").annotate(count=Count("pk"))
+                      .values("count"))
+    counters_count = (Counter.objects.filter(business_id=OuterRef("business_id"))
+                      .order_by().values("business_id").annotate(count=Count("pk"))
+                      .values("count"))
     entry = (QueueEntry.objects.with_secret(secret)
-             .select_related("business__queue_state_row")
-             .annotate(ahead=Coalesce(Subquery(ahead), 0))
+             .select_related("business__queue_state_row", "service", "counter")
+             .annotate(ahead=Coalesce(Subquery(ahead), 0),
+                       services_count=Coalesce(Subquery(services_count), 1),
+                       counters_count=Coalesce(Subquery(counters_count), 1))
              .first())
     if entry is None:
         return None
@@ -122,18 +153,36 @@ class LiveQueue:
     estimates: list[WaitEstimate] = field(default_factory=list)
     # The hourly SMS cap held back a message in the last hour (joins still work).
     sms_capped: bool = False
+    services: list[Service] = field(default_factory=list)  # active ones, in order
+    counters: list[Counter] = field(default_factory=list)  # each with `.serves`: ids
+    # Each waiting entry's position in its service's line (same order as `waiting`).
+    positions: list[int] = field(default_factory=list)
 
     @property
     def people_in_queue(self) -> int:
         return len(self.waiting) + len(self.called)
 
+    @property
+    def has_services(self) -> bool:
+        return len(self.services) > 1
+
+    @property
+    def has_counters(self) -> bool:
+        return len(self.counters) > 1
+
     def rows(self) -> list[tuple[int, QueueEntry, WaitEstimate]]:
-        return [(index + 1, entry, self.estimates[index])
+        return [(self.positions[index], entry, self.estimates[index])
                 for index, entry in enumerate(self.waiting)]
+
+    def called_at(self, counter: Counter) -> QueueEntry | None:
+        """The customer a counter is dealing with: its latest call still open."""
+        at_counter = [entry for entry in self.called if entry.counter_id == counter.pk]
+        return at_counter[-1] if at_counter else None
 
 
 def live_queue(business: Business) -> LiveQueue:
-    """Everything the merchant's live screen shows: 3 queries."""
+    """Everything the merchant's live screen shows: 6 queries (the state, the live
+    entries, today's figures, the counters, what each serves, the services)."""
     state = (QueueState.objects.filter(pk=business.pk)
              .annotate(sms_capped=sms_capped_recently(business_ref=OuterRef("business_id")))
              .first())
@@ -142,8 +191,9 @@ def live_queue(business: Business) -> LiveQueue:
     latest_sms = SmsLog.objects.filter(entry_id=OuterRef("pk")).order_by("-created_at")
     live = list(QueueEntry.objects.filter(business=business,
                                           status__in=[EntryStatus.WAITING, EntryStatus.CALLED])
+                .select_related("service", "counter")
                 .annotate(last_sms_status=Subquery(latest_sms.values("status")[:1]))
-                .order_by("sort_key"))
+                .order_by("-priority", "sort_key"))
     today = timezone.localdate()
     wait = ExpressionWrapper(F("called_at") - F("created_at"), output_field=DurationField())
     figures = QueueEntry.objects.filter(business=business, service_day=today).aggregate(
@@ -155,13 +205,27 @@ def live_queue(business: Business) -> LiveQueue:
     called = sorted((entry for entry in live if entry.status == EntryStatus.CALLED),
                     key=lambda entry: entry.called_at)
     average = figures["average_wait"]
+    positions, seen = [], {}
+    for entry in waiting:  # priority first, then by key: each service's line in order
+        seen[entry.service_id] = seen.get(entry.service_id, 0) + 1
+        positions.append(seen[entry.service_id])
+    counters = list(Counter.objects.filter(business=business).order_by("position", "created_at"))
+    serves: dict = {}
+    for counter_id, service_id in Counter.services.through.objects.filter(
+            counter__business=business).values_list("counter_id", "service_id"):
+        serves.setdefault(counter_id, set()).add(service_id)
+    for counter in counters:
+        counter.serves = serves.get(counter.pk, set())
     return LiveQueue(
         business=business, waiting=waiting, called=called, served_today=figures["served"],
         missed_today=figures["missed"],
         average_wait_minutes=round(average.total_seconds() / 60) if average else None,
         state=state,
-        estimates=[wait_estimate(business, state, index + 1) for index in range(len(waiting))],
+        estimates=[wait_estimate(business, state, position) for position in positions],
         sms_capped=bool(state and state.sms_capped),
+        services=list(Service.objects.filter(business=business, is_active=True)
+                      .order_by("position", "created_at")),
+        counters=counters, positions=positions,
     )
 
 

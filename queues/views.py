@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,8 +18,15 @@ from businesses.models import Business
 from businesses.selectors import business_for, businesses_for, membership_of
 from businesses.services import account_summary
 from queues import device_tickets, limits, selectors, services
-from queues.forms import JoinForm, ResendLinkForm, WalkInForm
-from queues.models import QueueEntry, QueueState
+from queues.forms import (
+    CounterForm,
+    JoinForm,
+    ResendLinkForm,
+    ServiceForm,
+    WalkInForm,
+    WalkInServiceForm,
+)
+from queues.models import Counter, QueueEntry, QueueState, Service
 from queues.services import QueueError
 from queues.sms.outbox import sms_capped_recently
 from queues.sms.usage import sms_usage
@@ -76,7 +85,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
                 .with_qr_token(token).first())
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
-    form = JoinForm(request.POST or None)
+    form = JoinForm(request.POST or None, business=business)
     error = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -84,7 +93,8 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
             limits.join_rate_limit(request=request, phone=data["phone"])
             entry = services.entry_join(business=business, phone=data["phone"],
                                         name=data["name"], language=get_language() or "fr",
-                                        sms=not data["no_sms"])
+                                        sms=not data["no_sms"], service=data.get("service"),
+                                        priority=data.get("priority", False))
         except QueueError as exc:
             error = exc
             if exc.code == ErrorCode.INVALID_PHONE:
@@ -214,20 +224,57 @@ def entry_rejoin(request: HttpRequest, secret: str) -> HttpResponse:
 # --- Merchant live queue ---------------------------------------------------------------------
 
 
+COUNTER_COOKIE = "waitify_counter_{}"
+COUNTER_COOKIE_AGE = 400 * 24 * 3600
+
+
 @login_required
 @require_safe
 def live_queue(request: HttpRequest, business_id) -> HttpResponse:
     business = business_for(request.user, business_id, permission="queue")
-    if _unchanged(request, business.pk):
+    picked = request.GET.get("counter", "")
+    if not picked and _unchanged(request, business.pk):
         return HttpResponse(status=204)
     template = "queues/partials/live_panel.html" if request.htmx else "queues/live.html"
-    return render(request, template, _live_context(business))
+    response = render(request, template, _live_context(business, request))
+    if picked and looks_like_uuid(picked):
+        # The counter this screen calls from is remembered on this device.
+        response.set_cookie(COUNTER_COOKIE.format(business.pk), picked,
+                            max_age=COUNTER_COOKIE_AGE, samesite="Lax", httponly=True,
+                            secure=request.is_secure())
+    return response
 
 
-def _live_context(business: Business) -> dict:
+def looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _screen_counter(request: HttpRequest | None, live: selectors.LiveQueue):
+    """The counter this device calls from: picked now, else remembered, else the first."""
+    if not live.counters:
+        return None
+    wanted = ""
+    if request is not None:
+        wanted = (request.GET.get("counter") or request.POST.get("counter")
+                  or request.COOKIES.get(COUNTER_COOKIE.format(live.business.pk), ""))
+    by_id = {str(counter.pk): counter for counter in live.counters}
+    return by_id.get(wanted, live.counters[0])
+
+
+def _live_context(business: Business, request: HttpRequest | None = None) -> dict:
     live = selectors.live_queue(business)
+    counter = _screen_counter(request, live)
+    mine = live.called_at(counter) if counter else None
+    # This counter's customers first, then the other counters' calls.
+    called = sorted(live.called, key=lambda entry: entry.counter_id != getattr(counter, "pk",
+                                                                                None))
     return {"live": live, "business": business, "version": services.version_stamp(live.state),
-            "walk_in_form": WalkInForm()}
+            "walk_in_form": WalkInForm(), "counter": counter, "my_called": mine,
+            "called": called}
 
 
 # The live screen's "call next" is one more queue button; the API answers it with the entry.
@@ -239,8 +286,8 @@ def _after_merchant_action(request: HttpRequest, business: Business, *,
     """The refreshed panel (htmx) or the live page; `undo`: the entry just removed or
     marked missed, offered back for a few seconds."""
     if request.htmx:
-        context = _live_context(business) | {"undo": undo,
-                                             "undo_seconds": UNDO_SECONDS}
+        context = _live_context(business, request) | {"undo": undo,
+                                                      "undo_seconds": UNDO_SECONDS}
         return render(request, "queues/partials/live_action_result.html", context)
     return redirect("queues:live", business_id=business.pk)
 
@@ -257,15 +304,35 @@ def queue_action(request: HttpRequest, business_id, action: str) -> HttpResponse
     if action not in QUEUE_ACTIONS:
         return HttpResponse(status=404)
     try:
-        QUEUE_ACTIONS[action](business=business)
+        if action == "next":
+            services.queue_call_next(business=business,
+                                     counter=request.POST.get("counter") or None,
+                                     by=request.user)
+        else:
+            QUEUE_ACTIONS[action](business=business)
     except QueueError as error:
         messages.error(request, error.message)
     business.refresh_from_db()
     return _after_merchant_action(request, business)
 
 
-# The live screen can also take back its last "remove" or "missed" for a moment.
-ENTRY_ACTIONS = {**services.ENTRY_MOVES, "undo": services.entry_undo}
+# The live screen can also take back its last "remove" or "missed" for a moment, call a
+# customer out of order, give or take back priority, and move a customer to a service.
+def _as_user(move):
+    """An engine move of the live screen, recorded as done by the signed-in user."""
+    return lambda request, entry: move(entry=entry, by=request.user)
+
+
+ENTRY_ACTIONS = {
+    **{name: _as_user(move) for name, move in services.ENTRY_MOVES.items()},
+    "undo": lambda request, entry: services.entry_undo(entry=entry),
+    "call": lambda request, entry: services.entry_call(
+        entry=entry, counter=request.POST.get("counter") or None, by=request.user),
+    "priority": lambda request, entry: services.entry_set_priority(
+        entry=entry, priority=request.POST.get("priority") == "1", by=request.user),
+    "transfer": lambda request, entry: services.entry_transfer(
+        entry=entry, service=request.POST.get("service", "")),
+}
 UNDOABLE_ACTIONS = ("cancel", "miss")
 
 
@@ -277,7 +344,7 @@ def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> Ht
     if action not in ENTRY_ACTIONS:
         return HttpResponse(status=404)
     try:
-        entry = ENTRY_ACTIONS[action](entry=entry)
+        entry = ENTRY_ACTIONS[action](request, entry)
     except QueueError as error:
         messages.error(request, error.message)
         entry = None
@@ -290,18 +357,23 @@ def entry_action(request: HttpRequest, business_id, entry_id, action: str) -> Ht
 def walk_in(request: HttpRequest, business_id) -> HttpResponse:
     business = business_for(request.user, business_id, permission="queue")
     form = WalkInForm(request.POST)
+    extra = WalkInServiceForm(request.POST)
     entry = None
-    if form.is_valid():
+    if form.is_valid() and extra.is_valid():
         try:
             entry = services.entry_join(business=business, phone="", walk_in=True,
-                                        name=form.cleaned_data["name"])
+                                        name=form.cleaned_data["name"],
+                                        service=extra.cleaned_data["service"],
+                                        priority=extra.cleaned_data["priority"])
         except QueueError as error:
             messages.error(request, error.message)
+    elif not extra.is_valid():
+        messages.error(request, _("Choose one of the services offered."))
     if request.htmx:
         # The walk-in box is answered too (out of band): emptied, with the ticket given.
         minutes = round(entry.estimated_wait_seconds / 60) if entry else 0
         return render(request, "queues/partials/live_action_result.html",
-                      _live_context(business) | {"walk_in_result": True,
+                      _live_context(business, request) | {"walk_in_result": True,
                                                  "walk_in_entry": entry,
                                                  "walk_in_minutes": minutes})
     if entry is not None:
@@ -335,6 +407,117 @@ def entry_ticket(request: HttpRequest, business_id, entry_id) -> HttpResponse:
 
 
 TICKET_PAPERS = ("58", "80", "a6")
+
+
+@login_required
+@require_POST
+def counter_switch(request: HttpRequest, business_id, counter_id) -> HttpResponse:
+    """The live screen opens or closes its own counter."""
+    business = business_for(request.user, business_id, permission="queue")
+    counter = get_object_or_404(Counter, pk=counter_id, business=business)
+    services.counter_update(counter=counter, is_open=request.POST.get("is_open") == "1")
+    return _after_merchant_action(request, business)
+
+
+# --- Counters and services (settings) --------------------------------------------------------
+
+
+@login_required
+@require_safe
+def setup(request: HttpRequest, business_id) -> HttpResponse:
+    business = business_for(request.user, business_id, permission="settings")
+    return _setup_page(request, business)
+
+
+def _setup_page(request: HttpRequest, business: Business, *, service_form=None,
+                counter_form=None) -> HttpResponse:
+    active = services.active_services(business)
+    choices = [(str(service.pk), str(service)) for service in active]
+    counters = list(business.counters.prefetch_related("services")
+                    .order_by("position", "created_at"))
+    plan = business.owner.plan
+    return render(request, "queues/setup.html", {
+        "business": business, "services": active, "counters": counters,
+        "service_form": service_form or ServiceForm(),
+        "counter_form": counter_form or CounterForm(service_choices=choices),
+        "service_choices": choices,
+        "counter_room": plan is None or plan.allows_counters(len(counters) + 1),
+        "max_counters": plan.max_counters if plan else None,
+    })
+
+
+@login_required
+@require_POST
+def service_save(request: HttpRequest, business_id, service_id=None) -> HttpResponse:
+    business = business_for(request.user, business_id, permission="settings")
+    service = (get_object_or_404(Service, pk=service_id, business=business, is_active=True)
+               if service_id else None)
+    form = ServiceForm(request.POST)
+    if not form.is_valid():
+        return _setup_page(request, business, service_form=form)
+    try:
+        if service is None:
+            services.service_create(business=business, **form.service_fields())
+        else:
+            services.service_update(service=service, **form.service_fields())
+    except QueueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Service saved."))
+    return redirect("queues:setup", business_id=business.pk)
+
+
+@login_required
+@require_POST
+def service_delete(request: HttpRequest, business_id, service_id) -> HttpResponse:
+    business = business_for(request.user, business_id, permission="settings")
+    service = get_object_or_404(Service, pk=service_id, business=business, is_active=True)
+    try:
+        services.service_delete(service=service)
+    except QueueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Service removed."))
+    return redirect("queues:setup", business_id=business.pk)
+
+
+@login_required
+@require_POST
+def counter_save(request: HttpRequest, business_id, counter_id=None) -> HttpResponse:
+    business = business_for(request.user, business_id, permission="settings")
+    counter = (get_object_or_404(Counter, pk=counter_id, business=business)
+               if counter_id else None)
+    choices = [(str(s.pk), str(s)) for s in services.active_services(business)]
+    form = CounterForm(request.POST, service_choices=choices)
+    if not form.is_valid():
+        return _setup_page(request, business, counter_form=form)
+    data = form.cleaned_data
+    try:
+        if counter is None:
+            services.counter_create(business=business, name=data["name"],
+                                    is_open=data["is_open"], services=data.get("services", []))
+        else:
+            services.counter_update(counter=counter, name=data["name"],
+                                    is_open=data["is_open"], services=data.get("services", []))
+    except QueueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Counter saved."))
+    return redirect("queues:setup", business_id=business.pk)
+
+
+@login_required
+@require_POST
+def counter_delete(request: HttpRequest, business_id, counter_id) -> HttpResponse:
+    business = business_for(request.user, business_id, permission="settings")
+    counter = get_object_or_404(Counter, pk=counter_id, business=business)
+    try:
+        services.counter_delete(counter=counter)
+    except QueueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Counter removed."))
+    return redirect("queues:setup", business_id=business.pk)
 
 
 # --- Shop display ------------------------------------------------------------------------------

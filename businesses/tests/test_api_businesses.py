@@ -29,7 +29,8 @@ def add_entry(business: Business, status: str, *, day=None) -> None:
     number = next(_tickets)
     done = {"called_at": now, "served_at": now} if status == "served" else {}
     business.queue_entries.create(service_day=day, ticket_number=number, sort_key=number,
-                                  status=status, phone=f"+3361234{number:04d}", **done)
+                                  status=status, phone=f"+3361234{number:04d}",
+                                  service=business.services.first(), **done)
 
 
 def create(owner, name: str = "Salon Léa", business_type: str = "hairdresser") -> Business:

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from businesses.models import Business
 from queues.models import CancelledBy, QueueEntry, SmsType
-from queues.services import REJOIN_WINDOW
+from queues.services import REJOIN_WINDOW, entry_position
 from queues.sms.gsm7 import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
 REJOIN_MINUTES = int(REJOIN_WINDOW.total_seconds() // 60)  # said in the "missed" text
@@ -35,10 +35,20 @@ def _status_link(entry: QueueEntry) -> str:
 def _position(entry: QueueEntry) -> int:
     position = getattr(entry, "position", None)  # entry_join sets it
     if position is None:
-        position = QueueEntry.objects.filter(
-            business_id=entry.business_id, status="waiting", sort_key__lt=entry.sort_key
-        ).count() + 1
+        position = entry_position(entry) or 1
     return position
+
+
+def _counter_to_name(entry: QueueEntry) -> str:
+    """The counter the customer is called to, when the business has several ("" else:
+    a single-counter shop's text stays as it was)."""
+    if entry.counter_id is None:
+        return ""
+    counter = entry.counter
+    if not type(counter).objects.filter(business_id=entry.business_id).exclude(
+            pk=counter.pk).exists():
+        return ""
+    return counter.name
 
 
 def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> str:
@@ -53,6 +63,14 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
                  "Please head back to the counter.") % values
     if sms_type == SmsType.YOUR_TURN:
         minutes = business.client_timeout_minutes
+        counter = _counter_to_name(entry)
+        if counter:
+            return ngettext("%(name)s: it's your turn! Ticket %(ticket)s: please come to "
+                            "%(counter)s within %(minutes)s min.",
+                            "%(name)s: it's your turn! Ticket %(ticket)s: please come to "
+                            "%(counter)s within %(minutes)s min.",
+                            minutes) % {**values, "minutes": minutes,
+                                        "counter": to_gsm7(counter)}
         return ngettext("%(name)s: it's your turn! Ticket %(ticket)s: please come to the "
                         "counter within %(minutes)s min.",
                         "%(name)s: it's your turn! Ticket %(ticket)s: please come to the "

@@ -31,8 +31,9 @@ def test_the_queue_state_has_the_documented_shape(api_client, queue):
 def test_the_queue_state_runs_a_fixed_number_of_queries(api_client, queue, waiting,
                                                         django_assert_num_queries):
     fill(queue, waiting)
-    # token+user, plan, business, state, live entries, today's figures
-    with django_assert_num_queries(6):
+    # token+user, plan, business, state, live entries, today's figures, counters, what
+    # each counter serves, services
+    with django_assert_num_queries(9):
         assert api_client.get(f"{API}/businesses/{queue.pk}/queue").status_code == 200
 
 

@@ -39,8 +39,9 @@ def test_the_live_fragment_runs_a_fixed_number_of_queries(merchant_client, queue
                                                           django_assert_num_queries):
     fill(queue, waiting)
     services.queue_call_next(business=queue)
-    # session, user, business, state, live entries, today's figures
-    with django_assert_num_queries(6):
+    # session, user, business, state, live entries, today's figures, counters, what each
+    # counter serves, services
+    with django_assert_num_queries(9):
         response = merchant_client.get(live_url(queue), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
 

@@ -87,7 +87,9 @@ class Account:
     def kwargs_for(self, route: Route, action: str = "") -> dict | None:
         """The URL's arguments; None when this account has nothing to put in it."""
         values = {"business_id": self.business.pk, "plan_name": "pro", "action": action,
-                  "membership_id": self.member.pk}
+                  "membership_id": self.member.pk,
+                  "counter_id": self.business.counters.first().pk,
+                  "service_id": self.business.services.first().pk}
         if route.name == "queues:display":
             values["token"] = QueueState.objects.get(pk=self.business.pk).display_token
         else:
