@@ -18,19 +18,23 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from businesses.models import Business
 from queues.events import queue_event
 from queues.models import (
     LIVE_STATUSES,
     CancelledBy,
+    Counter,
     EntryStatus,
     QueueEntry,
     QueueState,
+    Service,
     new_display_token,
 )
 from waitify.lib.errors import WaitifyError
@@ -311,11 +315,17 @@ def _ensure_accepting_joins(business: Business, now: datetime) -> None:
                        **({"next_opening": opening.isoformat()} if opening else {})})
 
 
-def _next_ticket(state: QueueState, today) -> int:
+def _next_ticket(state: QueueState, today, prefix: str = "A") -> int:
+    """The next number of the day for the ticket `prefix` (each service has its own prefix,
+    so numbers count per service). `state.last_ticket` counts the day's tickets, all
+    services together. Read under the queue lock; the unique index backs it."""
     if state.service_day != today:
         state.service_day, state.last_ticket = today, 0
     state.last_ticket += 1
-    return state.last_ticket
+    last = (QueueEntry.objects.filter(business_id=state.business_id, service_day=today,
+                                      ticket_prefix=prefix)
+            .aggregate(last=Max("ticket_number"))["last"])
+    return (last or 0) + 1
 
 
 def _append_key(state: QueueState) -> int:
@@ -367,11 +377,14 @@ def _normalized_phone(raw: str, *, for_sms: bool = True) -> str:
 
 
 def entry_join(*, business: Business, phone: str, name: str = "", language: str = "fr",
-               walk_in: bool = False, sms: bool = True) -> QueueEntry:
+               walk_in: bool = False, sms: bool = True, service: Service | None = None,
+               priority: bool = False) -> QueueEntry:
     """A customer joins the queue (or the merchant adds a walk-in without phone).
 
     `sms=False`: page-only mode, for a number we do not text or a customer who wants
     no SMS. The number is still required: one live place per number, limits per number.
+    `service`: one of the business's active services (None: its first). `priority`: the
+    merchant's walk-in, or a customer where the business lets customers declare it.
     """
     phone = "" if walk_in and not phone else _normalized_phone(phone, for_sms=sms)
     name = (name or "").strip()[:60]
@@ -386,12 +399,18 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
                 _refuse_if_suspended(business)
             else:
                 _ensure_accepting_joins(business, now)
+            service = _service_for_join(business, service)
+            if priority and not walk_in and not business.priority_join_enabled:
+                raise QueueError(_("This business does not take priority declarations."),
+                                 code=400, error="priority_not_allowed", status=400)
             waiting = _waiting_with_room_for(business, phone)
             estimate = wait_estimate(business, state, waiting + 1)
             today = timezone.localdate(now)
             entry = QueueEntry.objects.create(
                 business=business, phone=phone, customer_name=name, service_day=today,
-                ticket_number=_next_ticket(state, today), sort_key=_append_key(state),
+                service=service, ticket_prefix=service.ticket_prefix,
+                ticket_number=_next_ticket(state, today, service.ticket_prefix),
+                sort_key=_append_key(state), priority=bool(priority),
                 estimated_wait_seconds=estimate.minutes * 60, language=language[:8],
                 notify_by_sms=sms,
             )
@@ -404,6 +423,30 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
             raise _already_in_queue() from None
         raise
     return entry
+
+
+def active_services(business: Business) -> list[Service]:
+    """The services customers can choose, in the merchant's order."""
+    return list(Service.objects.filter(business_id=business.pk, is_active=True)
+                .order_by("position", "created_at"))
+
+
+def _service_for_join(business: Business, service) -> Service:
+    """The active service of `business` a new ticket goes to (`service`: a Service, its
+    id, or None for the first one). Refuses another business's or a retired service."""
+    services = Service.objects.filter(business_id=business.pk, is_active=True)
+    if service is None:
+        found = services.order_by("position", "created_at").first()
+    else:
+        service_id = getattr(service, "pk", service)
+        try:
+            found = services.filter(pk=service_id).first()
+        except (ValueError, ValidationError):
+            found = None
+    if found is None:
+        raise QueueError(_("Choose one of the services offered."), code=400,
+                         error="invalid_service", status=400)
+    return found
 
 
 def _waiting_with_room_for(business: Business, phone: str) -> int:
@@ -530,9 +573,14 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
         _ensure_accepting_joins(business, now)
         waiting = _waiting_with_room_for(business, entry.phone)
         today = timezone.localdate(now)
+        # Back to the same service (its first one if that service was retired meanwhile).
+        service = (Service.objects.filter(pk=entry.service_id, is_active=True).first()
+                   or _service_for_join(business, None))
         new_entry = QueueEntry.objects.create(
             business=business, phone=entry.phone, customer_name=entry.customer_name,
-            service_day=today, ticket_number=_next_ticket(state, today),
+            service=service, ticket_prefix=service.ticket_prefix, priority=entry.priority,
+            service_day=today,
+            ticket_number=_next_ticket(state, today, service.ticket_prefix),
             sort_key=_key_after(business, state, 0),
             estimated_wait_seconds=wait_estimate(business, state, min(2, waiting + 1)).minutes
             * 60, language=entry.language, rejoined_from=entry,
@@ -787,7 +835,8 @@ def _cannot(entry: QueueEntry) -> QueueError:
 
 
 def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -> None:
-    """`post_save` receiver of Business: a new business gets its queue state at once.
+    """`post_save` receiver of Business: a new business gets its queue state, its first
+    service and its first counter at once.
 
     Pages read the state (the shop display's link, the version polls compare) before
     the queue is ever opened; created with the business, in its transaction, whichever
@@ -796,6 +845,12 @@ def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -
     if created:
         QueueState.objects.bulk_create([QueueState(business_id=instance.pk)],
                                        ignore_conflicts=True)
+        if not Service.objects.filter(business_id=instance.pk).exists():
+            Service.objects.create(business_id=instance.pk, ticket_prefix="A",
+                                   name=str(pgettext_lazy("first service", "General")))
+        if not Counter.objects.filter(business_id=instance.pk).exists():
+            Counter.objects.create(business_id=instance.pk,
+                                   name=str(pgettext_lazy("first counter", "Counter 1")))
 
 
 def display_regenerate_token(*, business: Business) -> QueueState:
