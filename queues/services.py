@@ -71,14 +71,30 @@ class WaitEstimate:
 
 # --- Reading -------------------------------------------------------------------------
 
+def _ahead_of(entry: QueueEntry) -> Q:
+    """Waiting entries of the same service served before `entry`: priority ones first,
+    then by ordering key (arrival, give or take the customers' own "let one pass")."""
+    earlier = Q(priority=entry.priority, sort_key__lt=entry.sort_key)
+    return earlier if entry.priority else earlier | Q(priority=True)
+
+
 def entry_position(entry: QueueEntry) -> int | None:
-    """1 for the next customer to be called; None once the entry is not waiting."""
+    """1 for the next customer of the entry's service; None once the entry is not waiting.
+
+    Positions are per service: a customer waits behind the customers of their own
+    service (priority ones first), whatever the other services' lines are doing."""
     if entry.status != EntryStatus.WAITING:
         return None
     ahead = QueueEntry.objects.filter(
-        business_id=entry.business_id, status=EntryStatus.WAITING, sort_key__lt=entry.sort_key
+        _ahead_of(entry), service_id=entry.service_id, status=EntryStatus.WAITING,
     ).count()
     return ahead + 1
+
+
+def waiting_in_line_order(business: Business):
+    """The waiting entries in the order call-next takes them (priority first)."""
+    return (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+            .order_by("-priority", "sort_key"))
 
 
 def service_estimate_seconds(business: Business, state: QueueState | None) -> int:
@@ -197,12 +213,22 @@ def _transition(entry: QueueEntry, from_statuses: tuple[str, ...], **changes) ->
     return bool(updated)
 
 
-def _announce_two_ahead(state: QueueState, business: Business) -> None:
-    """After someone left the waiting line, the third in line has exactly two ahead."""
-    third = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-             .order_by("sort_key")[2:3].first())
-    if third is not None:
-        queue_event.send(sender=QueueEntry, event="two_ahead", entry=third, business=business)
+def _announce_two_ahead(state: QueueState, business: Business, *service_ids) -> None:
+    """After someone left (or jumped ahead in) the waiting line of a service, the third in
+    that line has exactly two ahead. No service given: every service of the business."""
+    if not service_ids:
+        service_ids = Service.objects.filter(business=business).values_list("pk", flat=True)
+    for service_id in dict.fromkeys(service_ids):
+        third = (QueueEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING)
+                 .order_by("-priority", "sort_key")[2:3].first())
+        if third is not None:
+            queue_event.send(sender=QueueEntry, event="two_ahead", entry=third,
+                             business=business)
+
+
+def _announce_after(entry: QueueEntry):
+    """The `then` of `_finish`: announce in the line the entry has just left."""
+    return lambda state, business: _announce_two_ahead(state, business, entry.service_id)
 
 
 def _refuse_if_suspended(business: Business) -> None:
@@ -334,9 +360,14 @@ def _append_key(state: QueueState) -> int:
 
 
 def _key_after(business: Business, state: QueueState, index: int,
-               exclude: QueueEntry | None = None) -> int:
-    """A key that places an entry right after the `index`-th waiting entry (0-based)."""
+               exclude: QueueEntry | None = None, *, service_id=None,
+               priority: bool = False) -> int:
+    """A key that places an entry right after the `index`-th waiting entry (0-based) of a
+    line: one service's entries of one priority class (all waiting entries of the
+    business when no service is given)."""
     waiting = QueueEntry.objects.waiting().filter(business=business).order_by("sort_key")
+    if service_id is not None:
+        waiting = waiting.filter(service_id=service_id, priority=priority)
     if exclude is not None:
         waiting = waiting.exclude(pk=exclude.pk)
     keys = list(waiting.values_list("sort_key", flat=True)[index:index + 2])
@@ -347,7 +378,8 @@ def _key_after(business: Business, state: QueueState, index: int,
         # Keys have been split so often that no integer fits: respace this
         # business's waiting entries (rare; bounded by the queue's size).
         _respace(business, state)
-        return _key_after(business, state, index, exclude)
+        return _key_after(business, state, index, exclude, service_id=service_id,
+                          priority=priority)
     return (low + high) // 2
 
 
@@ -403,8 +435,9 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
             if priority and not walk_in and not business.priority_join_enabled:
                 raise QueueError(_("This business does not take priority declarations."),
                                  code=400, error="priority_not_allowed", status=400)
-            waiting = _waiting_with_room_for(business, phone)
-            estimate = wait_estimate(business, state, waiting + 1)
+            waiting, ahead = _waiting_with_room_for(business, phone, service=service,
+                                                    priority=bool(priority))
+            estimate = wait_estimate(business, state, ahead + 1)
             today = timezone.localdate(now)
             entry = QueueEntry.objects.create(
                 business=business, phone=phone, customer_name=name, service_day=today,
@@ -414,8 +447,10 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
                 estimated_wait_seconds=estimate.minutes * 60, language=language[:8],
                 notify_by_sms=sms,
             )
-            entry.position = waiting + 1
+            entry.position = ahead + 1
             _changed(state, "joined", business, entry)
+            if priority:  # customers behind the new priority entry move back
+                _announce_two_ahead(state, business, service.pk)
     except IntegrityError:
         # The partial unique index backs the check made under the lock.
         if phone and QueueEntry.objects.live().filter(business_id=business.pk,
@@ -449,10 +484,16 @@ def _service_for_join(business: Business, service) -> Service:
     return found
 
 
-def _waiting_with_room_for(business: Business, phone: str) -> int:
-    """How many wait; refuses (4003, 4002) when the phone already has a live entry or
-    the queue is full. One query, whatever the queue length."""
-    counts = {"waiting": Count("pk", filter=Q(status=EntryStatus.WAITING))}
+def _waiting_with_room_for(business: Business, phone: str, *, service: Service | None = None,
+                           priority: bool = False) -> tuple[int, int]:
+    """How many wait in the business, and how many of them a new entry of `service` would
+    have ahead; refuses (4003, 4002) when the phone already has a live entry or the queue
+    is full. One query, whatever the queue length."""
+    waiting = Q(status=EntryStatus.WAITING)
+    counts = {"waiting": Count("pk", filter=waiting)}
+    if service is not None:
+        ahead = waiting & Q(service=service)
+        counts["ahead"] = Count("pk", filter=ahead & Q(priority=True) if priority else ahead)
     if phone:  # a walk-in's "" is no one's phone
         counts["same_phone"] = Count("pk", filter=Q(phone=phone))
     counts = QueueEntry.objects.live().filter(business=business).aggregate(**counts)
@@ -461,7 +502,7 @@ def _waiting_with_room_for(business: Business, phone: str) -> int:
     if counts["waiting"] >= business.max_queue_size:
         raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
                          error="queue_full", status=409)
-    return counts["waiting"]
+    return counts["waiting"], counts.get("ahead", counts["waiting"])
 
 
 def _already_in_queue() -> QueueError:
@@ -502,13 +543,13 @@ def entry_resend_link(*, business: Business, phone: str) -> None:
 def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
     """The customer gives up a waiting place. Idempotent."""
     return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
-                   then=_announce_two_ahead, cancelled_by=CancelledBy.CUSTOMER)
+                   then=_announce_after(entry), cancelled_by=CancelledBy.CUSTOMER)
 
 
-def entry_remove(*, entry: QueueEntry) -> QueueEntry:
+def entry_remove(*, entry: QueueEntry, by=None) -> QueueEntry:
     """The merchant takes a waiting customer off the list (undoable for a moment)."""
     return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
-                   then=_announce_two_ahead, cancelled_by=CancelledBy.MERCHANT)
+                   then=_announce_after(entry), cancelled_by=CancelledBy.MERCHANT)
 
 
 def _finish(entry: QueueEntry, from_status: str, to_status: str, event: str,
@@ -541,21 +582,24 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
             raise QueueError(_("You have already let people pass twice."), code=409,
                              error="snooze_limit", status=409)
         position = entry_position(entry)
-        behind = QueueEntry.objects.waiting().filter(business=business,
-                                                     sort_key__gt=entry.sort_key).exists()
-        if not behind:
+        # The line the customer lets someone pass in: their service, their priority class.
+        line = QueueEntry.objects.waiting().filter(service_id=entry.service_id,
+                                                   priority=entry.priority)
+        if not line.filter(sort_key__gt=entry.sort_key).exists():
             raise QueueError(_("Nobody is behind you: you keep your place."), code=409,
                              error="nobody_behind", status=409)
-        # Move right after the person who was behind: index `position` in 0-based
-        # order once this entry is out of the way.
-        new_key = _key_after(business, state, position - 1, exclude=entry)
+        # Move right after the person who was behind: their 0-based index in the line
+        # once this entry is out of the way is this entry's own index.
+        index = line.filter(sort_key__lt=entry.sort_key).count()
+        new_key = _key_after(business, state, index, exclude=entry,
+                             service_id=entry.service_id, priority=entry.priority)
         QueueEntry.objects.filter(pk=entry.pk).update(sort_key=new_key,
                                                       snooze_count=entry.snooze_count + 1,
                                                       updated_at=timezone.now())
         entry.sort_key, entry.snooze_count = new_key, entry.snooze_count + 1
         _changed(state, "snoozed", business, entry)
         if position <= 3:
-            _announce_two_ahead(state, business)
+            _announce_two_ahead(state, business, entry.service_id)
     return entry
 
 
@@ -571,7 +615,9 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             raise QueueError(_("It is too late to get your place back: join the queue again."),
                              code=409, error="rejoin_expired", status=409)
         _ensure_accepting_joins(business, now)
-        waiting = _waiting_with_room_for(business, entry.phone)
+        waiting, ahead = _waiting_with_room_for(business, entry.phone,
+                                                service=entry.service,
+                                                priority=entry.priority)
         today = timezone.localdate(now)
         # Back to the same service (its first one if that service was retired meanwhile).
         service = (Service.objects.filter(pk=entry.service_id, is_active=True).first()
@@ -581,8 +627,9 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             service=service, ticket_prefix=service.ticket_prefix, priority=entry.priority,
             service_day=today,
             ticket_number=_next_ticket(state, today, service.ticket_prefix),
-            sort_key=_key_after(business, state, 0),
-            estimated_wait_seconds=wait_estimate(business, state, min(2, waiting + 1)).minutes
+            sort_key=_key_after(business, state, 0, service_id=service.pk,
+                                priority=entry.priority),
+            estimated_wait_seconds=wait_estimate(business, state, min(2, ahead + 1)).minutes
             * 60, language=entry.language, rejoined_from=entry,
             notify_by_sms=entry.notify_by_sms,
         )
@@ -592,28 +639,142 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
 
 # --- Merchant operations ---------------------------------------------------------------------
 
-def queue_call_next(*, business: Business) -> QueueEntry:
-    """The oldest waiting entry becomes called. Concurrent clicks call different people."""
+def queue_call_next(*, business: Business, counter: Counter | str | None = None,
+                    by=None) -> QueueEntry:
+    """At `counter`, the next eligible waiting entry becomes called: among the services the
+    counter serves, priority entries first, then the longest waiting. Concurrent clicks
+    (at one or several counters) call different people.
+
+    `counter` may be left out while the business has one open counter (or one counter);
+    with several, a clear 400 (`counter_required`). Calling at a closed counter opens it.
+    `by`: the user who pressed the button (recorded as `called_by`).
+    """
     with transaction.atomic():
         state, business = _lock(business.pk)
         _refuse_if_suspended(business)
-        entry = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-                 .order_by("sort_key").first())
+        counter = _counter_for_call(business, counter)
+        entry = _next_for(business, counter)
         if entry is None:
             raise QueueError(_("Nobody is waiting."), code=409, error="queue_empty", status=409)
-        _call(entry)
+        _call(entry, counter, by)
         _changed(state, "called", business, entry)
-        _announce_two_ahead(state, business)
+        _announce_two_ahead(state, business, entry.service_id)
     return entry
 
 
-def _call(entry: QueueEntry) -> None:
+def entry_call(*, entry: QueueEntry, counter: Counter | str | None = None,
+               by=None) -> QueueEntry:
+    """Call this waiting customer now, out of order (their order is ready), at `counter`.
+
+    Recorded as out of order unless they were the one call-next would have taken.
+    Idempotent: an entry already called is returned as it is.
+    """
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        _refuse_if_suspended(business)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        if current.status == EntryStatus.CALLED:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        counter = _counter_for_call(business, counter)
+        head = _next_for(business, counter)
+        _call(current, counter, by, out_of_order=head is None or head.pk != current.pk)
+        _changed(state, "called", business, current)
+        _announce_two_ahead(state, business, current.service_id)
+    return current
+
+
+def _counter_for_call(business: Business, counter) -> Counter:
+    """The counter a call happens at (a Counter of `business` or its id; None: the only
+    open counter, or the only counter). Read under the queue lock; a closed counter that
+    calls is open from then on."""
+    counters = Counter.objects.filter(business_id=business.pk)
+    if counter is None:
+        candidates = list(counters.filter(is_open=True)[:2]) or list(counters[:2])
+        if len(candidates) != 1:
+            raise QueueError(_("Choose the counter you are calling from."), code=400,
+                             error="counter_required", status=400)
+        found = candidates[0]
+    else:
+        try:
+            found = counters.filter(pk=getattr(counter, "pk", counter)).first()
+        except (ValueError, ValidationError):
+            found = None
+        if found is None:
+            raise QueueError(_("This counter does not exist."), code=400,
+                             error="invalid_counter", status=400)
+    if not found.is_open:
+        Counter.objects.filter(pk=found.pk).update(is_open=True)
+        found.is_open = True
+    return found
+
+
+def _next_for(business: Business, counter: Counter) -> QueueEntry | None:
+    """The entry call-next at `counter` takes: among the services it serves (all when it
+    names none), priority first, then by ordering key. Two queries, whatever the length."""
+    line = waiting_in_line_order(business)
+    service_ids = list(counter.services.values_list("pk", flat=True))
+    if service_ids:
+        line = line.filter(service_id__in=service_ids)
+    return line.first()
+
+
+def _call(entry: QueueEntry, counter: Counter | None = None, by=None, *,
+          out_of_order: bool = False) -> None:
     now = timezone.now()
     _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CALLED, called_at=now,
-                actual_wait_seconds=max(0, int((now - entry.created_at).total_seconds())))
+                actual_wait_seconds=max(0, int((now - entry.created_at).total_seconds())),
+                counter=counter, called_by=_user_or_none(by),
+                called_out_of_order=out_of_order)
 
 
-def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
+def _user_or_none(user):
+    """The user to record as having acted (None for an anonymous or absent one)."""
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def counter_current_entry(counter: Counter) -> QueueEntry | None:
+    """The customer a counter is dealing with: its latest call still open."""
+    return (QueueEntry.objects.filter(counter=counter, status=EntryStatus.CALLED)
+            .order_by("-called_at").first())
+
+
+def entry_set_priority(*, entry: QueueEntry, priority: bool, by=None) -> QueueEntry:
+    """The merchant gives (or takes back) priority to a waiting customer: ahead of every
+    non-priority entry of the same service, behind earlier priority ones. Idempotent."""
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        if current.priority == bool(priority) and current.status in LIVE_STATUSES:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        _transition(current, (EntryStatus.WAITING,), priority=bool(priority))
+        _changed(state, "priority_changed", business, current)
+        _announce_two_ahead(state, business, current.service_id)
+    return current
+
+
+def entry_transfer(*, entry: QueueEntry, service: Service | str) -> QueueEntry:
+    """Move a waiting customer to another service of the business, keeping their place by
+    arrival (their ordering key), their priority and their ticket. Idempotent."""
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        target = _service_for_join(business, service)
+        if current.service_id == target.pk and current.status in LIVE_STATUSES:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        left = current.service_id
+        _transition(current, (EntryStatus.WAITING,), service=target)
+        _changed(state, "transferred", business, current)
+        _announce_two_ahead(state, business, left, target.pk)
+    return current
+
+
+def entry_mark_arrived(*, entry: QueueEntry, by=None) -> QueueEntry:
     """The called customer is at the counter: the timeout no longer applies."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
@@ -627,8 +788,9 @@ def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
     return entry
 
 
-def entry_serve(*, entry: QueueEntry) -> QueueEntry:
-    """The called customer has been served; their service time teaches the estimate."""
+def entry_serve(*, entry: QueueEntry, by=None) -> QueueEntry:
+    """The called customer has been served; their service time teaches the estimate.
+    `by`: who served them (recorded as `finished_by`)."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
         current = QueueEntry.objects.get(pk=entry.pk)
@@ -640,7 +802,8 @@ def entry_serve(*, entry: QueueEntry) -> QueueEntry:
         started = current.arrived_at or current.called_at
         seconds = max(0, int((now - started).total_seconds()))
         _transition(current, (EntryStatus.CALLED,), status=EntryStatus.SERVED, served_at=now,
-                    finished_at=now, actual_service_seconds=seconds)
+                    finished_at=now, actual_service_seconds=seconds,
+                    finished_by=_user_or_none(by))
         _learn_service_time(state, business, seconds)
         _changed(state, "served", business, current)
     return current
@@ -657,9 +820,10 @@ def _learn_service_time(state: QueueState, business: Business, seconds: int) -> 
     state.served_samples += 1
 
 
-def entry_miss(*, entry: QueueEntry) -> QueueEntry:
-    """The called customer did not come. Idempotent."""
-    return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed")
+def entry_miss(*, entry: QueueEntry, by=None) -> QueueEntry:
+    """The called customer did not come. Idempotent. `by`: recorded as `finished_by`."""
+    return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed",
+                   finished_by=_user_or_none(by))
 
 
 # What a "remove" or "missed" click is undone back to.
@@ -720,14 +884,19 @@ def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
         entry.refresh_from_db()
         _changed(state, "missed", business, entry)
         # A paused queue is a merchant on a break: nobody is called behind their back.
+        # Each counter advances on its own: the next customer it serves, at that counter
+        # (a call from before counters existed advances the business's only counter).
+        counter = entry.counter
+        if counter is None:
+            counters = list(Counter.objects.filter(business=business, is_open=True)[:2])
+            counter = counters[0] if len(counters) == 1 else None
         if (business.auto_advance_enabled and business.is_queue_open
-                and not business.is_queue_paused):
-            following = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-                         .order_by("sort_key").first())
+                and not business.is_queue_paused and counter is not None and counter.is_open):
+            following = _next_for(business, counter)
             if following is not None:
-                _call(following)
+                _call(following, counter)
                 _changed(state, "called", business, following)
-                _announce_two_ahead(state, business)
+                _announce_two_ahead(state, business, following.service_id)
     return entry
 
 
