@@ -191,7 +191,7 @@ class BreakdownRowSerializer(serializers.Serializer):
 class BreakdownsSerializer(serializers.Serializer):
     business_id = serializers.UUIDField(source="business.pk")
     date = serializers.DateField(source="today")
-    period = serializers.ChoiceField(choices=list(selectors.PERIODS), source="period.key")
+    period = serializers.CharField(source="period.key", help_text="As asked: `last_7_days`…")
     start = serializers.DateField(source="period.first")
     end = serializers.DateField(source="period.last")
     counters = BreakdownRowSerializer(many=True)

@@ -98,11 +98,11 @@ def test_it_reads_four_queries_whatever_the_number_of_customers(
         selectors.business_breakdowns(pharmacy, period=selectors.period_named("last_30_days"))
 
 
-def test_customers_served_before_counters_existed_are_shown_as_not_recorded(pharmacy):
+def test_customers_served_before_counters_existed_are_gathered_as_not_recorded(pharmacy):
     pharmacy.queue_entries.filter(status="served").update(counter=None, finished_by=None)
     breakdowns = selectors.business_breakdowns(
         pharmacy, period=selectors.period_named("last_7_days"))
-    assert figures(breakdowns.counters)[-1] == ("Not recorded", 1, 60, 3, 180)
+    assert figures(breakdowns.counters)[-1] == ("Non enregistré", 1, 60, 3, 180)
     assert [row.id for row in breakdowns.employees] == [None]
 
 
@@ -164,19 +164,3 @@ def test_the_api_refuses_an_unknown_period_with_a_code(api_client, pharmacy):
         reverse("api-business-analytics-breakdown", args=[pharmacy.pk]), {"period": "forever"})
     assert response.status_code == 400
     assert "period" in response.json()["errors"]
-
-
-def test_the_basic_plan_keeps_to_its_periods(db, clock):
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    from businesses import services as business_services
-
-    baker = make_merchant("baker@example.fr", plan="basic")
-    shop = business_services.business_create(owner=baker, name="Fournil", business_type="bakery")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=baker).key}")
-    url = reverse("api-business-analytics-breakdown", args=[shop.pk])
-    assert api.get(url, {"period": "last_7_days"}).status_code == 200
-    refused = api.get(url, {"period": "last_30_days"})
-    assert refused.status_code == 403 and refused.json()["error"] == "analytics_level"
