@@ -248,12 +248,12 @@ def display_board(business: Business) -> DisplayBoard:
     4 queries."""
     called = (QueueEntry.objects.filter(business=business, service_day=timezone.localdate(),
                                         called_at__isnull=False)
-              .select_related("service", "counter").order_by("-called_at")[:DISPLAY_CALLS])
+              .select_related("counter").order_by("-called_at")[:DISPLAY_CALLS])
     calls = [DisplayCall(key=f"{entry.pk}:{entry.called_at.timestamp()}",
                          ticket=entry.ticket_label, spoken_ticket=spoken_ticket(entry.ticket_label),
                          counter=entry.counter.name if entry.counter else "")
              for entry in called]
     waiting = QueueEntry.objects.waiting().filter(business=business)
-    next_up = list(waiting.select_related("service").order_by("sort_key")[:5])
+    next_up = list(waiting.order_by("-priority", "sort_key")[:5])  # as call-next takes them
     return DisplayBoard(calls=calls, next_up=next_up,
                         waiting=waiting.count(), show_counters=business.counters.count() > 1)

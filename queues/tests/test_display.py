@@ -102,3 +102,11 @@ def test_the_board_reads_a_fixed_number_of_queries(shop, two_counters,
     with django_assert_num_queries(4):
         board = selectors.display_board(shop)
     assert len(board.calls) == 4
+
+
+def test_next_up_lists_priority_tickets_first_as_call_next_takes_them(shop):
+    services.entry_join(business=shop, phone="0611000001")
+    second = services.entry_join(business=shop, phone="0611000002")
+    services.entry_set_priority(entry=second, priority=True)
+    assert [entry.ticket_label for entry in selectors.display_board(shop).next_up] == [
+        "A-002", "A-001"]
