@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext
 
 from analytics.days import day_bounds, local_today
 from analytics.models import DailyStat
@@ -407,7 +407,7 @@ def business_breakdowns(business: Business, *, period: Period,
     services = _rows_by_id(Service.objects.filter(business=business)
                            .order_by("position", "name").values_list("pk", "name"))
     employees: dict[uuid.UUID | None, BreakdownRow] = {}
-    unrecorded = str(pgettext_lazy("statistics", "Not recorded"))
+    unrecorded = pgettext("statistics", "Not recorded")
     for row in rows:
         for rows_by_id, key in ((counters, "counter_id"), (services, "service_id"),
                                 (employees, "finished_by_id")):
