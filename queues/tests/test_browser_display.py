@@ -2,8 +2,9 @@
 shown, and both announced, one after the other, in the order of the calls.
 
 Chromium's speech engine is replaced by a recorder (an init script, which the page's
-Content-Security-Policy does not apply to): it keeps each sentence and takes 0.7 s to
-"say" it, and notes any sentence started while another one is still being said."""
+Content-Security-Policy does not apply to): it keeps each sentence and takes 2.5 s to
+"say" it (so a call arriving at the next poll finds the screen still speaking), and notes
+any sentence started while another one is still being said."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ RECORD_SPEECH = """
       if (speaking) { spoken.push("OVERLAP"); }
       speaking = true;
       spoken.push(utterance.text);
-      setTimeout(() => { speaking = false; if (utterance.onend) { utterance.onend(); } }, 700);
+      setTimeout(() => { speaking = false; if (utterance.onend) { utterance.onend(); } }, 2500);
     },
   };
   Object.defineProperty(window, "speechSynthesis", { value: recorder, configurable: true });
@@ -64,7 +65,7 @@ def spoken(display) -> list[str]:
     return display.evaluate("window.__spoken.slice()")
 
 
-def wait_until_spoken(display, count: int, timeout_ms: int = 15000) -> list[str]:
+def wait_until_spoken(display, count: int, timeout_ms: int = 20000) -> list[str]:
     """Polls from the test: `wait_for_function` evaluates strings, which the CSP forbids."""
     for _ in range(timeout_ms // 100):
         if len(sentences := spoken(display)) >= count:
