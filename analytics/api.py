@@ -167,6 +167,39 @@ class DailyStatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class BreakdownTodaySerializer(serializers.Serializer):
+    served = serializers.IntegerField(source="served_today")
+    average_service_time = serializers.IntegerField(
+        source="average_service_seconds_today", allow_null=True, help_text="Seconds.")
+
+
+class BreakdownPeriodSerializer(serializers.Serializer):
+    served = serializers.IntegerField()
+    average_service_time = serializers.IntegerField(
+        source="average_service_seconds", allow_null=True, help_text="Seconds.")
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        allow_null=True, help_text="Null: customers served with no counter or nobody recorded "
+                                   "(before counters existed, or by a member since removed).")
+    name = serializers.CharField()
+    today = BreakdownTodaySerializer(source="*")
+    period = BreakdownPeriodSerializer(source="*")
+
+
+class BreakdownsSerializer(serializers.Serializer):
+    business_id = serializers.UUIDField(source="business.pk")
+    date = serializers.DateField(source="today")
+    period = serializers.CharField(source="period.key", help_text="As asked: `last_7_days`…")
+    start = serializers.DateField(source="period.first")
+    end = serializers.DateField(source="period.last")
+    counters = BreakdownRowSerializer(many=True)
+    employees = BreakdownRowSerializer(
+        many=True, help_text="Each person who marked customers served, most served first.")
+    services = BreakdownRowSerializer(many=True)
+
+
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
 
@@ -344,6 +377,24 @@ class BusinessDashboardView(AnalyticsView):
         return Response(BusinessDashboardSerializer(payload).data)
 
 
+class BusinessBreakdownView(AnalyticsView):
+    @extend_schema(
+        tags=[TAG], operation_id="analytics_business_breakdown", parameters=[PeriodQuerySerializer],
+        summary=gettext_lazy("Served customers and average service time per counter, "
+                             "per employee and per service"),
+        description=gettext_lazy("Today so far, and over the period (rolling windows of "
+                                 "complete Europe/Paris days ending yesterday)."),
+        responses={200: BreakdownsSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, business_id: UUID) -> Response:
+        business = self.get_business(business_id)
+        query = PeriodQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period = _period_for(request.user, query.validated_data["period"])
+        return Response(BreakdownsSerializer(
+            selectors.business_breakdowns(business, period=period)).data)
+
+
 def _range(request: Request, *, default_days: int | None) -> tuple:
     query = RangeSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -404,6 +455,8 @@ urlpatterns = [
             name="api-analytics-consolidated"),
     path("businesses/<uuid:business_id>/analytics/dashboard", BusinessDashboardView.as_view(),
          name="api-business-analytics-dashboard"),
+    path("businesses/<uuid:business_id>/analytics/breakdown", BusinessBreakdownView.as_view(),
+         name="api-business-analytics-breakdown"),
     path("businesses/<uuid:business_id>/analytics/daily", BusinessDailyView.as_view(),
          name="api-business-analytics-daily"),
     path("businesses/<uuid:business_id>/analytics/export", BusinessExportView.as_view(),

@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from analytics.days import day_bounds, local_today
 from analytics.models import DailyStat
 from analytics.suggestions import improvement_suggestions
 from businesses.models import Business, User
-from queues.models import EntryStatus, QueueEntry
+from queues.models import Counter, EntryStatus, QueueEntry, Service
 
 PERIODS: dict[str, tuple[int, str]] = {
     "yesterday": (1, _("Yesterday")),
@@ -310,6 +311,118 @@ def business_dashboard(business: Business, *, period_key: str = "last_30_days",
 def daily_history(business: Business, *, first: date, last: date) -> list[DailyStat]:
     return list(DailyStat.objects.filter(business=business, date__gte=first, date__lte=last)
                 .order_by("date"))
+
+
+# --- Per counter, employee and service --------------------------------------------------------
+
+@dataclass
+class BreakdownRow:
+    """Served customers and average service time of one counter, employee or service, today
+    so far and over the period. `id` None gathers the customers served with nobody (or no
+    counter) recorded: before counters existed, or by a member since removed."""
+
+    id: uuid.UUID | None
+    name: str
+    served_today: int = 0
+    service_seconds_today: int = 0
+    measured_today: int = 0
+    served: int = 0
+    service_seconds: int = 0
+    measured: int = 0
+
+    @property
+    def average_service_seconds_today(self) -> int | None:
+        return round(self.service_seconds_today / self.measured_today) if self.measured_today \
+            else None
+
+    @property
+    def average_service_seconds(self) -> int | None:
+        return round(self.service_seconds / self.measured) if self.measured else None
+
+    def add(self, row: dict) -> None:
+        self.served_today += row["served_today"]
+        self.service_seconds_today += row["seconds_today"] or 0
+        self.measured_today += row["measured_today"]
+        self.served += row["served"]
+        self.service_seconds += row["seconds"] or 0
+        self.measured += row["measured"]
+
+
+@dataclass
+class Breakdowns:
+    business: Business
+    period: Period
+    today: date
+    counters: list[BreakdownRow]
+    employees: list[BreakdownRow]
+    services: list[BreakdownRow]
+
+    # A bakery with one counter, one service and the owner alone sees none of the tables.
+    @property
+    def show_counters(self) -> bool:
+        return sum(1 for row in self.counters if row.id is not None) > 1
+
+    @property
+    def show_services(self) -> bool:
+        return len(self.services) > 1
+
+    @property
+    def show_employees(self) -> bool:
+        return any(row.id != self.business.owner_id for row in self.employees if row.served
+                   or row.served_today)
+
+    @property
+    def shown(self) -> bool:
+        return self.show_counters or self.show_services or self.show_employees
+
+
+def _rows_by_id(named: Iterable[tuple[uuid.UUID, str]]) -> dict[uuid.UUID | None, BreakdownRow]:
+    return {pk: BreakdownRow(id=pk, name=name) for pk, name in named}
+
+
+def business_breakdowns(business: Business, *, period: Period,
+                        today: date | None = None) -> Breakdowns:
+    """Served customers and average service time per counter, per employee (who marked them
+    served) and per service, today and over the period, in one GROUP BY: 4 queries."""
+    today = today or local_today()
+    in_period = Q(service_day__gte=period.first, service_day__lte=period.last)
+    is_today = Q(service_day=today)
+    measured = Q(actual_service_seconds__isnull=False)
+    rows = (
+        QueueEntry.objects.filter(business=business, status=EntryStatus.SERVED)
+        .filter(in_period | is_today)
+        .values("counter_id", "service_id", "finished_by_id")
+        .annotate(
+            served_today=Count("pk", filter=is_today),
+            seconds_today=Sum("actual_service_seconds", filter=is_today),
+            measured_today=Count("pk", filter=is_today & measured),
+            served=Count("pk", filter=in_period),
+            seconds=Sum("actual_service_seconds", filter=in_period),
+            measured=Count("pk", filter=in_period & measured),
+        )
+        .order_by()
+    )
+    counters = _rows_by_id(Counter.objects.filter(business=business)
+                           .order_by("position", "name").values_list("pk", "name"))
+    services = _rows_by_id(Service.objects.filter(business=business)
+                           .order_by("position", "name").values_list("pk", "name"))
+    employees: dict[uuid.UUID | None, BreakdownRow] = {}
+    unrecorded = pgettext("statistics", "Not recorded")
+    for row in rows:
+        for rows_by_id, key in ((counters, "counter_id"), (services, "service_id"),
+                                (employees, "finished_by_id")):
+            pk = row[key]
+            if pk not in rows_by_id:
+                rows_by_id[pk] = BreakdownRow(id=pk, name=unrecorded)
+            rows_by_id[pk].add(row)
+    for pk, user in User.objects.in_bulk([pk for pk in employees if pk]).items():
+        employees[pk].name = user.get_full_name()
+    ordered_employees = sorted(employees.values(),
+                               key=lambda row: (row.id is None, -row.served, row.name))
+    return Breakdowns(business=business, period=period, today=today,
+                      counters=sorted(counters.values(), key=lambda row: row.id is None),
+                      employees=ordered_employees,
+                      services=sorted(services.values(), key=lambda row: row.id is None))
 
 
 # --- Across a merchant's businesses ---------------------------------------------------------------

@@ -51,6 +51,7 @@ def business_analytics(request: HttpRequest, business_id) -> HttpResponse:
                    charts.served_per_day_chart(dashboard.days),
                    charts.wait_per_day_chart(dashboard.days)],
         "now": timezone.localtime(),
+        "breakdowns": selectors.business_breakdowns(business, period=dashboard.period),
     }
     if request.htmx:
         return render(request, "analytics/partials/business_history.html", context)

@@ -278,17 +278,46 @@ def device_ticket(business: Business, secrets: list[str]) -> QueueEntry | None:
             .order_by("-created_at").first())
 
 
+DISPLAY_CALLS = 4
+
+
+@dataclass(frozen=True)
+class DisplayCall:
+    """One call on the shop screen. `key` changes with every call, so a ticket called
+    again is announced again."""
+
+    key: str
+    ticket: str
+    spoken_ticket: str
+    counter: str
+
+
 @dataclass
 class DisplayBoard:
-    now_serving: list[QueueEntry]
+    calls: list[DisplayCall]
     next_up: list[QueueEntry]
     waiting: int
+    show_counters: bool
+
+
+def spoken_ticket(label: str) -> str:
+    """"A-042" as a voice reads it well: "A 42"."""
+    prefix, _dash, number = label.rpartition("-")
+    number = number.lstrip("0") or "0"
+    return f"{prefix} {number}" if prefix else number
 
 
 def display_board(business: Business) -> DisplayBoard:
-    """The shop screen: who is called, who is next. 2 queries."""
-    called = list(QueueEntry.objects.filter(business=business, status=EntryStatus.CALLED)
-                  .order_by("-called_at")[:3])
+    """The shop screen: today's last four calls and their counters, who is next.
+    4 queries."""
+    called = (QueueEntry.objects.filter(business=business, service_day=timezone.localdate(),
+                                        called_at__isnull=False)
+              .select_related("counter").order_by("-called_at")[:DISPLAY_CALLS])
+    calls = [DisplayCall(key=f"{entry.pk}:{entry.called_at.timestamp()}",
+                         ticket=entry.ticket_label, spoken_ticket=spoken_ticket(entry.ticket_label),
+                         counter=entry.counter.name if entry.counter else "")
+             for entry in called]
     waiting = QueueEntry.objects.waiting().filter(business=business)
-    return DisplayBoard(now_serving=called, next_up=list(waiting.order_by("sort_key")[:5]),
-                        waiting=waiting.count())
+    next_up = list(waiting.order_by("-priority", "sort_key")[:5])  # as call-next takes them
+    return DisplayBoard(calls=calls, next_up=next_up,
+                        waiting=waiting.count(), show_counters=business.counters.count() > 1)

@@ -23,6 +23,7 @@ ANALYTICS_PATHS = {
     "/api/v1/businesses/{business_id}/analytics/dashboard",
     "/api/v1/businesses/{business_id}/analytics/daily",
     "/api/v1/businesses/{business_id}/analytics/export",
+    "/api/v1/businesses/{business_id}/analytics/breakdown",
 }
 
 

@@ -18,7 +18,7 @@ from businesses.models import Business
 
 BUSINESS_PAGES = ["analytics:business", "analytics:business_export"]
 BUSINESS_ROUTES = ["api-business-analytics-dashboard", "api-business-analytics-daily",
-                   "api-business-analytics-export"]
+                   "api-business-analytics-export", "api-business-analytics-breakdown"]
 ACCOUNT_ROUTES = ["/api/v1/analytics/dashboard", "/api/v1/analytics/comparison",
                   "/api/v1/analytics/consolidated/day", "/api/v1/analytics/consolidated/week",
                   "/api/v1/analytics/consolidated/month"]

@@ -1,4 +1,4 @@
-/* Waitify: countdowns, the call-next shortcut and the shop screen's voice. No framework. */
+/* Waitify: countdowns and the call-next shortcut. No framework. */
 (function () {
   "use strict";
 
@@ -31,33 +31,4 @@
       }
     }
   });
-
-  // Shop screen: speak the called ticket in French when it changes.
-  var voiceOn = false;
-  var lastAnnounced = null;
-  function announce() {
-    var board = document.getElementById("display-board");
-    if (!board) { return; }
-    var ticket = board.getAttribute("data-announce");
-    if (lastAnnounced === null) { lastAnnounced = ticket; return; }
-    if (!ticket || ticket === lastAnnounced) { return; }
-    lastAnnounced = ticket;
-    if (voiceOn && "speechSynthesis" in window) {
-      var utterance = new SpeechSynthesisUtterance(board.getAttribute("data-announce-text"));
-      utterance.lang = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
-      window.speechSynthesis.speak(utterance);
-    }
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    announce();
-    var toggle = document.getElementById("voice-toggle");
-    if (toggle) {
-      if (!("speechSynthesis" in window)) { toggle.hidden = true; }
-      toggle.addEventListener("click", function () {
-        voiceOn = !voiceOn;
-        toggle.textContent = toggle.getAttribute(voiceOn ? "data-on" : "data-off");
-      });
-    }
-  });
-  document.addEventListener("htmx:afterSwap", announce);
 })();

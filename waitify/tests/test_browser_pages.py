@@ -183,7 +183,7 @@ def test_the_shop_display_runs_under_the_content_security_policy(open_page, shop
     page.add_init_script(LISTEN_FOR_VIOLATIONS)
 
     visit(page, f"/display/{shop.display_token}")
-    page.get_by_role("button", name="Activer les annonces vocales").click()
+    page.get_by_role("button", name="Touchez l'écran pour activer le son").click()
     page.wait_for_timeout(3500)  # one refresh of the board
 
     assert refused(page) == []
