@@ -34,6 +34,14 @@ PERMISSION_OF: dict[str, str | dict[str, str]] = {
     "queues:queue_action": "queue",
     "queues:ticket": "queue",
     "queues:entry_action": "queue",
+    "queues:counter_switch": "queue",
+    "queues:setup": "settings",
+    "queues:service_add": "settings",
+    "queues:service_save": "settings",
+    "queues:service_delete": "settings",
+    "queues:counter_add": "settings",
+    "queues:counter_save": "settings",
+    "queues:counter_delete": "settings",
     "analytics:business": "stats",
     "analytics:business_export": "stats",
     # API
@@ -49,6 +57,15 @@ PERMISSION_OF: dict[str, str | dict[str, str]] = {
     "api-business-analytics-dashboard": "stats",
     "api-business-analytics-daily": "stats",
     "api-business-analytics-export": "stats",
+    "api-business-analytics-breakdown": "stats",
+    "api-entry-call": "queue",
+    "api-entry-priority": "queue",
+    "api-entry-transfer": "queue",
+    # Agents read the counters and services to pick theirs; changing them is set-up.
+    "api-counters": {"get": "queue", "post": "settings"},
+    "api-counter": "settings",
+    "api-services": {"get": "queue", "post": "settings"},
+    "api-service": "settings",
 }
 # Who holds each permission on business A.
 ALLOWED = {
@@ -119,6 +136,8 @@ def team(merchant, outsider):
 def _url(name: str, team) -> str:
     pattern = BUSINESS_ROUTES[name]
     values = {"business_id": team.business_a.pk, "entry_id": team.entry.pk,
+              "counter_id": team.business_a.counters.first().pk,
+              "service_id": team.business_a.services.first().pk,
               "action": "serve" if "entry" in str(pattern.pattern) else "pause"}
     return reverse(name, kwargs={key: values[key] for key in pattern.pattern.converters})
 
