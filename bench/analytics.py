@@ -102,7 +102,7 @@ INSERT INTO queues_queueentry (
     id, business_id, phone, customer_name, service_day, ticket_number, sort_key, status,
     estimated_wait_seconds, called_at, actual_wait_seconds, arrived_at, served_at,
     finished_at, actual_service_seconds, sms_count, last_sms_at, snooze_count, language,
-    secret, created_at, updated_at, rejoined_from_id)
+    secret, created_at, updated_at, rejoined_from_id, service_id)
 SELECT gen_random_uuid(), businesses.id, '', '', (joined AT TIME ZONE 'Europe/Paris')::date,
        g, g, status,
        GREATEST(0, EXTRACT(EPOCH FROM waited)::int + ((error - 0.5) * 600)::int),
@@ -115,7 +115,9 @@ SELECT gen_random_uuid(), businesses.id, '', '', (joined AT TIME ZONE 'Europe/Pa
             WHEN status = 'missed' THEN joined + waited + INTERVAL '5 minutes'
             ELSE joined + waited * 0.5 END,
        CASE WHEN status = 'served' THEN (60 + service * 240)::int END,
-       1, joined, 0, 'fr', 'bench-' || g, joined, joined, NULL
+       1, joined, 0, 'fr', 'bench-' || g, joined, joined, NULL,
+       (SELECT service.id FROM queues_service service
+        WHERE service.business_id = businesses.id LIMIT 1)
 FROM timed JOIN businesses ON businesses.n = g % {businesses}
 -- Rows land in the order of arrival, as in production (an append-only table).
 ORDER BY joined

@@ -171,6 +171,10 @@ class Plan(TimestampedModel):
     custom_branding = models.BooleanField(_("custom branding"), default=False)
     is_active = models.BooleanField(_("offered to new customers"), default=True)
     stripe_price_id = models.CharField(_("Stripe price id"), max_length=120, blank=True)
+    max_counters = models.PositiveSmallIntegerField(
+        _("max counters per business"), null=True, blank=True, default=1,
+        help_text=_("Empty means unlimited."),
+    )
 
     class Meta:
         ordering = ["price_cents"]
@@ -183,6 +187,9 @@ class Plan(TimestampedModel):
             ),
             models.CheckConstraint(condition=Q(sms_quota_monthly__gt=0),
                                    name="plan_sms_quota_positive"),
+            models.CheckConstraint(condition=Q(max_counters__isnull=True)
+                                   | Q(max_counters__gt=0),
+                                   name="plan_max_counters_valid"),
         ]
 
     def __str__(self) -> str:
@@ -198,6 +205,9 @@ class Plan(TimestampedModel):
 
     def allows_businesses(self, count: int) -> bool:
         return self.is_unlimited or count <= self.max_businesses
+
+    def allows_counters(self, count: int) -> bool:
+        return self.max_counters is None or count <= self.max_counters
 
     @property
     def price_euros(self) -> str:
@@ -433,6 +443,16 @@ class Business(TimestampedModel):
         _("average basket (cents)"), default=0,
         help_text=_("What a customer spends on average: estimates the revenue lost when "
                     "customers leave the queue."),
+    )
+    priority_join_enabled = models.BooleanField(
+        _("customers may declare priority when joining"), default=False,
+        help_text=_("A priority customer goes ahead of every non-priority customer of the "
+                    "same service."),
+    )
+    priority_join_text = models.CharField(
+        _("who has priority"), max_length=200, blank=True,
+        help_text=_("Shown on the join page, e.g. \"Mobility inclusion card (CMI "
+                    "priorité), pregnant women\"."),
     )
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -41,10 +41,12 @@ EDITABLE_FIELDS = (
     "name", "business_type", "phone", "address", "city", "zip_code", "average_service_time",
     "max_queue_size", "opening_hours", "custom_message", "sms_enabled", "auto_advance_enabled",
     "client_timeout_minutes", "average_basket_cents", "timezone", "last_call_minutes",
+    "priority_join_enabled", "priority_join_text",
 )
 QUEUE_SETTINGS_FIELDS = (
     "average_service_time", "max_queue_size", "opening_hours", "custom_message", "sms_enabled",
     "auto_advance_enabled", "client_timeout_minutes", "timezone", "last_call_minutes",
+    "priority_join_enabled", "priority_join_text",
 )
 
 

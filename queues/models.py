@@ -4,6 +4,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +70,85 @@ class QueueState(models.Model):
         return f"{self.business_id} v{self.version}"
 
 
+TICKET_PREFIX_PATTERN = r"^[A-Z]{1,3}$"
+validate_ticket_prefix = RegexValidator(
+    TICKET_PREFIX_PATTERN, _("One to three capital letters, e.g. O or RC."),
+    code="invalid_ticket_prefix",
+)
+
+
+class Service(models.Model):
+    """What a customer comes for ("Ordonnance", "Parapharmacie"): its own line and prefix.
+
+    Every business has at least one (prefix "A"); a business with one service shows
+    no service anywhere.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    business = models.ForeignKey(Business, verbose_name=_("business"), on_delete=models.CASCADE,
+                                 related_name="services")
+    name = models.CharField(_("name"), max_length=60)
+    ticket_prefix = models.CharField(_("ticket prefix"), max_length=3, default="A",
+                                     validators=[validate_ticket_prefix],
+                                     help_text=_("One to three capital letters, e.g. O or RC."))
+    # Null: the business's average service time.
+    average_service_time = models.PositiveIntegerField(
+        _("average service time (seconds)"), null=True, blank=True,
+        validators=[MinValueValidator(10)],
+        help_text=_("Empty: the business's average service time."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["business", "position", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "ticket_prefix"],
+                                    name="service_prefix_unique_per_business"),
+            models.CheckConstraint(condition=Q(ticket_prefix__regex=TICKET_PREFIX_PATTERN),
+                                   name="service_prefix_valid"),
+            models.CheckConstraint(condition=Q(average_service_time__isnull=True)
+                                   | Q(average_service_time__gte=10),
+                                   name="service_time_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_prefix} · {self.name}"
+
+
+class Counter(models.Model):
+    """Where a customer is served ("Comptoir 2", "Guichet B"): its own called customer.
+
+    `services` empty: the counter serves every service. Every business has at least one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    business = models.ForeignKey(Business, verbose_name=_("business"), on_delete=models.CASCADE,
+                                 related_name="counters")
+    name = models.CharField(_("name"), max_length=40)
+    is_open = models.BooleanField(_("open"), default=True)
+    services = models.ManyToManyField(Service, verbose_name=_("services"), blank=True,
+                                      related_name="counters",
+                                      help_text=_("None selected: serves every service."))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+        ordering = ["business", "position", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "name"],
+                                    name="counter_name_unique_per_business"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class QueueEntryQuerySet(models.QuerySet):
     def live(self) -> QueueEntryQuerySet:
         return self.filter(status__in=LIVE_STATUSES)
@@ -100,6 +180,24 @@ class QueueEntry(models.Model):
     # Position is the rank of sort_key among waiting entries: nothing rewrites
     # the rows behind when someone leaves.
     sort_key = models.BigIntegerField(_("ordering key"))
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT,
+                                related_name="entries")
+    # The ticket's prefix when it was issued: a transferred ticket keeps its label, and
+    # numbers count per (business, day, prefix), i.e. per service.
+    ticket_prefix = models.CharField(_("ticket prefix"), max_length=3, default="A",
+                                     db_default="A")
+    # Ahead of every non-priority entry of the same service, behind earlier priority ones.
+    priority = models.BooleanField(_("priority"), default=False, db_default=False)
+    counter = models.ForeignKey(Counter, verbose_name=_("counter"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="entries")
+    called_out_of_order = models.BooleanField(_("called out of order"), default=False,
+                                              db_default=False)
+    called_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("called by"),
+                                  null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    finished_by = models.ForeignKey(settings.AUTH_USER_MODEL,
+                                    verbose_name=_("served or missed by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(
         _("status"), max_length=16, choices=EntryStatus.choices, default=EntryStatus.WAITING
     )
@@ -152,9 +250,10 @@ class QueueEntry(models.Model):
                 name="queue_one_live_entry_per_phone",
             ),
             models.UniqueConstraint(
-                fields=["business", "service_day", "ticket_number"],
-                name="queue_ticket_unique_per_day",
+                fields=["business", "service_day", "ticket_prefix", "ticket_number"],
+                name="queue_ticket_unique_per_day_prefix",
             ),
+
             models.CheckConstraint(
                 condition=Q(status__in=EntryStatus.values),
                 name="queue_entry_status_valid",
@@ -173,6 +272,11 @@ class QueueEntry(models.Model):
             models.Index(fields=["business", "created_at"]),
             models.Index(fields=["business", "sort_key"], condition=Q(status="waiting"),
                          name="queue_waiting_order"),
+            # Call-next: priority first, then arrival; positions: per service.
+            models.Index(fields=["business", "-priority", "sort_key"],
+                         condition=Q(status="waiting"), name="queue_waiting_priority_order"),
+            models.Index(fields=["service", "-priority", "sort_key"],
+                         condition=Q(status="waiting"), name="queue_waiting_service_order"),
             models.Index(fields=["status", "called_at"], condition=Q(status="called"),
                          name="queue_called_since"),
         ]
@@ -182,7 +286,7 @@ class QueueEntry(models.Model):
 
     @property
     def ticket_label(self) -> str:
-        return f"A-{self.ticket_number:03d}"
+        return f"{self.ticket_prefix}-{self.ticket_number:03d}"
 
 
 # --- SMS notifications -------------------------------------------------------------------

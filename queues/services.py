@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from businesses.models import Business
 from queues import estimates
@@ -30,9 +32,11 @@ from queues.events import queue_event
 from queues.models import (
     LIVE_STATUSES,
     CancelledBy,
+    Counter,
     EntryStatus,
     QueueEntry,
     QueueState,
+    Service,
     new_display_token,
 )
 from waitify.lib.errors import WaitifyError
@@ -58,14 +62,30 @@ class QueueError(WaitifyError):
 
 # --- Reading -------------------------------------------------------------------------
 
+def _ahead_of(entry: QueueEntry) -> Q:
+    """Waiting entries of the same service served before `entry`: priority ones first,
+    then by ordering key (arrival, give or take the customers' own "let one pass")."""
+    earlier = Q(priority=entry.priority, sort_key__lt=entry.sort_key)
+    return earlier if entry.priority else earlier | Q(priority=True)
+
+
 def entry_position(entry: QueueEntry) -> int | None:
-    """1 for the next customer to be called; None once the entry is not waiting."""
+    """1 for the next customer of the entry's service; None once the entry is not waiting.
+
+    Positions are per service: a customer waits behind the customers of their own
+    service (priority ones first), whatever the other services' lines are doing."""
     if entry.status != EntryStatus.WAITING:
         return None
     ahead = QueueEntry.objects.filter(
-        business_id=entry.business_id, status=EntryStatus.WAITING, sort_key__lt=entry.sort_key
+        _ahead_of(entry), service_id=entry.service_id, status=EntryStatus.WAITING,
     ).count()
     return ahead + 1
+
+
+def waiting_in_line_order(business: Business):
+    """The waiting entries in the order call-next takes them (priority first)."""
+    return (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
+            .order_by("-priority", "sort_key"))
 
 
 def service_estimate_seconds(business: Business, state: QueueState | None) -> int:
@@ -194,12 +214,22 @@ def _transition(entry: QueueEntry, from_statuses: tuple[str, ...], **changes) ->
     return bool(updated)
 
 
-def _announce_two_ahead(state: QueueState, business: Business) -> None:
-    """After someone left the waiting line, the third in line has exactly two ahead."""
-    third = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-             .order_by("sort_key")[2:3].first())
-    if third is not None:
-        queue_event.send(sender=QueueEntry, event="two_ahead", entry=third, business=business)
+def _announce_two_ahead(state: QueueState, business: Business, *service_ids) -> None:
+    """After someone left (or jumped ahead in) the waiting line of a service, the third in
+    that line has exactly two ahead. No service given: every service of the business."""
+    if not service_ids:
+        service_ids = Service.objects.filter(business=business).values_list("pk", flat=True)
+    for service_id in dict.fromkeys(service_ids):
+        third = (QueueEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING)
+                 .order_by("-priority", "sort_key")[2:3].first())
+        if third is not None:
+            queue_event.send(sender=QueueEntry, event="two_ahead", entry=third,
+                             business=business)
+
+
+def _announce_after(entry: QueueEntry):
+    """The `then` of `_finish`: announce in the line the entry has just left."""
+    return lambda state, business: _announce_two_ahead(state, business, entry.service_id)
 
 
 def _refuse_if_suspended(business: Business) -> None:
@@ -312,11 +342,17 @@ def _ensure_accepting_joins(business: Business, now: datetime) -> None:
                        **({"next_opening": opening.isoformat()} if opening else {})})
 
 
-def _next_ticket(state: QueueState, today) -> int:
+def _next_ticket(state: QueueState, today, prefix: str = "A") -> int:
+    """The next number of the day for the ticket `prefix` (each service has its own prefix,
+    so numbers count per service). `state.last_ticket` counts the day's tickets, all
+    services together. Read under the queue lock; the unique index backs it."""
     if state.service_day != today:
         state.service_day, state.last_ticket = today, 0
     state.last_ticket += 1
-    return state.last_ticket
+    last = (QueueEntry.objects.filter(business_id=state.business_id, service_day=today,
+                                      ticket_prefix=prefix)
+            .aggregate(last=Max("ticket_number"))["last"])
+    return (last or 0) + 1
 
 
 def _append_key(state: QueueState) -> int:
@@ -325,9 +361,14 @@ def _append_key(state: QueueState) -> int:
 
 
 def _key_after(business: Business, state: QueueState, index: int,
-               exclude: QueueEntry | None = None) -> int:
-    """A key that places an entry right after the `index`-th waiting entry (0-based)."""
+               exclude: QueueEntry | None = None, *, service_id=None,
+               priority: bool = False) -> int:
+    """A key that places an entry right after the `index`-th waiting entry (0-based) of a
+    line: one service's entries of one priority class (all waiting entries of the
+    business when no service is given)."""
     waiting = QueueEntry.objects.waiting().filter(business=business).order_by("sort_key")
+    if service_id is not None:
+        waiting = waiting.filter(service_id=service_id, priority=priority)
     if exclude is not None:
         waiting = waiting.exclude(pk=exclude.pk)
     keys = list(waiting.values_list("sort_key", flat=True)[index:index + 2])
@@ -338,7 +379,8 @@ def _key_after(business: Business, state: QueueState, index: int,
         # Keys have been split so often that no integer fits: respace this
         # business's waiting entries (rare; bounded by the queue's size).
         _respace(business, state)
-        return _key_after(business, state, index, exclude)
+        return _key_after(business, state, index, exclude, service_id=service_id,
+                          priority=priority)
     return (low + high) // 2
 
 
@@ -368,11 +410,14 @@ def _normalized_phone(raw: str, *, for_sms: bool = True) -> str:
 
 
 def entry_join(*, business: Business, phone: str, name: str = "", language: str = "fr",
-               walk_in: bool = False, sms: bool = True) -> QueueEntry:
+               walk_in: bool = False, sms: bool = True, service: Service | None = None,
+               priority: bool = False) -> QueueEntry:
     """A customer joins the queue (or the merchant adds a walk-in without phone).
 
     `sms=False`: page-only mode, for a number we do not text or a customer who wants
     no SMS. The number is still required: one live place per number, limits per number.
+    `service`: one of the business's active services (None: its first). `priority`: the
+    merchant's walk-in, or a customer where the business lets customers declare it.
     """
     phone = "" if walk_in and not phone else _normalized_phone(phone, for_sms=sms)
     name = (name or "").strip()[:60]
@@ -387,19 +432,28 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
                 _refuse_if_suspended(business)
             else:
                 _ensure_accepting_joins(business, now)
-            waiting = _waiting_with_room_for(business, phone)
-            estimate = wait_estimate(business, state, waiting + 1)
+            service = _service_for_join(business, service)
+            if priority and not walk_in and not business.priority_join_enabled:
+                raise QueueError(_("This business does not take priority declarations."),
+                                 code=400, error="priority_not_allowed", status=400)
+            waiting, ahead = _waiting_with_room_for(business, phone, service=service,
+                                                    priority=bool(priority))
+            estimate = wait_estimate(business, state, ahead + 1, service=service)
             today = timezone.localdate(now)
             entry = QueueEntry.objects.create(
                 business=business, phone=phone, customer_name=name, service_day=today,
-                ticket_number=_next_ticket(state, today), sort_key=_append_key(state),
+                service=service, ticket_prefix=service.ticket_prefix,
+                ticket_number=_next_ticket(state, today, service.ticket_prefix),
+                sort_key=_append_key(state), priority=bool(priority),
                 estimated_wait_seconds=estimate.seconds,
                 estimated_wait_low_seconds=estimate.shown_low_seconds,
                 estimated_wait_high_seconds=estimate.shown_high_seconds, language=language[:8],
                 notify_by_sms=sms,
             )
-            entry.position = waiting + 1
+            entry.position = ahead + 1
             _changed(state, "joined", business, entry)
+            if priority:  # customers behind the new priority entry move back
+                _announce_two_ahead(state, business, service.pk)
     except IntegrityError:
         # The partial unique index backs the check made under the lock.
         if phone and QueueEntry.objects.live().filter(business_id=business.pk,
@@ -409,10 +463,40 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
     return entry
 
 
-def _waiting_with_room_for(business: Business, phone: str) -> int:
-    """How many wait; refuses (4003, 4002) when the phone already has a live entry or
-    the queue is full. One query, whatever the queue length."""
-    counts = {"waiting": Count("pk", filter=Q(status=EntryStatus.WAITING))}
+def active_services(business: Business) -> list[Service]:
+    """The services customers can choose, in the merchant's order."""
+    return list(Service.objects.filter(business_id=business.pk, is_active=True)
+                .order_by("position", "created_at"))
+
+
+def _service_for_join(business: Business, service) -> Service:
+    """The active service of `business` a new ticket goes to (`service`: a Service, its
+    id, or None for the first one). Refuses another business's or a retired service."""
+    services = Service.objects.filter(business_id=business.pk, is_active=True)
+    if service is None:
+        found = services.order_by("position", "created_at").first()
+    else:
+        service_id = getattr(service, "pk", service)
+        try:
+            found = services.filter(pk=service_id).first()
+        except (ValueError, ValidationError):
+            found = None
+    if found is None:
+        raise QueueError(_("Choose one of the services offered."), code=400,
+                         error="invalid_service", status=400)
+    return found
+
+
+def _waiting_with_room_for(business: Business, phone: str, *, service: Service | None = None,
+                           priority: bool = False) -> tuple[int, int]:
+    """How many wait in the business, and how many of them a new entry of `service` would
+    have ahead; refuses (4003, 4002) when the phone already has a live entry or the queue
+    is full. One query, whatever the queue length."""
+    waiting = Q(status=EntryStatus.WAITING)
+    counts = {"waiting": Count("pk", filter=waiting)}
+    if service is not None:
+        ahead = waiting & Q(service=service)
+        counts["ahead"] = Count("pk", filter=ahead & Q(priority=True) if priority else ahead)
     if phone:  # a walk-in's "" is no one's phone
         counts["same_phone"] = Count("pk", filter=Q(phone=phone))
     counts = QueueEntry.objects.live().filter(business=business).aggregate(**counts)
@@ -421,7 +505,7 @@ def _waiting_with_room_for(business: Business, phone: str) -> int:
     if counts["waiting"] >= business.max_queue_size:
         raise QueueError(_("The queue is full. Try again a little later."), code=QUEUE_FULL,
                          error="queue_full", status=409)
-    return counts["waiting"]
+    return counts["waiting"], counts.get("ahead", counts["waiting"])
 
 
 def _already_in_queue() -> QueueError:
@@ -462,13 +546,13 @@ def entry_resend_link(*, business: Business, phone: str) -> None:
 def entry_cancel(*, entry: QueueEntry) -> QueueEntry:
     """The customer gives up a waiting place. Idempotent."""
     return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
-                   then=_announce_two_ahead, cancelled_by=CancelledBy.CUSTOMER)
+                   then=_announce_after(entry), cancelled_by=CancelledBy.CUSTOMER)
 
 
-def entry_remove(*, entry: QueueEntry) -> QueueEntry:
+def entry_remove(*, entry: QueueEntry, by=None) -> QueueEntry:
     """The merchant takes a waiting customer off the list (undoable for a moment)."""
     return _finish(entry, EntryStatus.WAITING, EntryStatus.CANCELLED, "cancelled",
-                   then=_announce_two_ahead, cancelled_by=CancelledBy.MERCHANT)
+                   then=_announce_after(entry), cancelled_by=CancelledBy.MERCHANT)
 
 
 def _finish(entry: QueueEntry, from_status: str, to_status: str, event: str,
@@ -501,21 +585,24 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
             raise QueueError(_("You have already let people pass twice."), code=409,
                              error="snooze_limit", status=409)
         position = entry_position(entry)
-        behind = QueueEntry.objects.waiting().filter(business=business,
-                                                     sort_key__gt=entry.sort_key).exists()
-        if not behind:
+        # The line the customer lets someone pass in: their service, their priority class.
+        line = QueueEntry.objects.waiting().filter(service_id=entry.service_id,
+                                                   priority=entry.priority)
+        if not line.filter(sort_key__gt=entry.sort_key).exists():
             raise QueueError(_("Nobody is behind you: you keep your place."), code=409,
                              error="nobody_behind", status=409)
-        # Move right after the person who was behind: index `position` in 0-based
-        # order once this entry is out of the way.
-        new_key = _key_after(business, state, position - 1, exclude=entry)
+        # Move right after the person who was behind: their 0-based index in the line
+        # once this entry is out of the way is this entry's own index.
+        index = line.filter(sort_key__lt=entry.sort_key).count()
+        new_key = _key_after(business, state, index, exclude=entry,
+                             service_id=entry.service_id, priority=entry.priority)
         QueueEntry.objects.filter(pk=entry.pk).update(sort_key=new_key,
                                                       snooze_count=entry.snooze_count + 1,
                                                       updated_at=timezone.now())
         entry.sort_key, entry.snooze_count = new_key, entry.snooze_count + 1
         _changed(state, "snoozed", business, entry)
         if position <= 3:
-            _announce_two_ahead(state, business)
+            _announce_two_ahead(state, business, entry.service_id)
     return entry
 
 
@@ -531,13 +618,22 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             raise QueueError(_("It is too late to get your place back: join the queue again."),
                              code=409, error="rejoin_expired", status=409)
         _ensure_accepting_joins(business, now)
-        waiting = _waiting_with_room_for(business, entry.phone)
+        waiting, ahead = _waiting_with_room_for(business, entry.phone,
+                                                service=entry.service,
+                                                priority=entry.priority)
         today = timezone.localdate(now)
-        estimate = wait_estimate(business, state, min(2, waiting + 1))
+        # Back to the same service (its first one if that service was retired meanwhile).
+        service = (Service.objects.filter(pk=entry.service_id, is_active=True).first()
+                   or _service_for_join(business, None))
+        estimate = wait_estimate(business, state, min(2, ahead + 1), service=service)
         new_entry = QueueEntry.objects.create(
             business=business, phone=entry.phone, customer_name=entry.customer_name,
-            service_day=today, ticket_number=_next_ticket(state, today),
-            sort_key=_key_after(business, state, 0), estimated_wait_seconds=estimate.seconds,
+            service=service, ticket_prefix=service.ticket_prefix, priority=entry.priority,
+            service_day=today,
+            ticket_number=_next_ticket(state, today, service.ticket_prefix),
+            sort_key=_key_after(business, state, 0, service_id=service.pk,
+                                priority=entry.priority),
+            estimated_wait_seconds=estimate.seconds,
             estimated_wait_low_seconds=estimate.shown_low_seconds,
             estimated_wait_high_seconds=estimate.shown_high_seconds,
             language=entry.language, rejoined_from=entry,
@@ -549,28 +645,142 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
 
 # --- Merchant operations ---------------------------------------------------------------------
 
-def queue_call_next(*, business: Business) -> QueueEntry:
-    """The oldest waiting entry becomes called. Concurrent clicks call different people."""
+def queue_call_next(*, business: Business, counter: Counter | str | None = None,
+                    by=None) -> QueueEntry:
+    """At `counter`, the next eligible waiting entry becomes called: among the services the
+    counter serves, priority entries first, then the longest waiting. Concurrent clicks
+    (at one or several counters) call different people.
+
+    `counter` may be left out while the business has one open counter (or one counter);
+    with several, a clear 400 (`counter_required`). Calling at a closed counter opens it.
+    `by`: the user who pressed the button (recorded as `called_by`).
+    """
     with transaction.atomic():
         state, business = _lock(business.pk)
         _refuse_if_suspended(business)
-        entry = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-                 .order_by("sort_key").first())
+        counter = _counter_for_call(business, counter)
+        entry = _next_for(business, counter)
         if entry is None:
             raise QueueError(_("Nobody is waiting."), code=409, error="queue_empty", status=409)
-        _call(entry)
+        _call(entry, counter, by)
         _changed(state, "called", business, entry)
-        _announce_two_ahead(state, business)
+        _announce_two_ahead(state, business, entry.service_id)
     return entry
 
 
-def _call(entry: QueueEntry) -> None:
+def entry_call(*, entry: QueueEntry, counter: Counter | str | None = None,
+               by=None) -> QueueEntry:
+    """Call this waiting customer now, out of order (their order is ready), at `counter`.
+
+    Recorded as out of order unless they were the one call-next would have taken.
+    Idempotent: an entry already called is returned as it is.
+    """
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        _refuse_if_suspended(business)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        if current.status == EntryStatus.CALLED:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        counter = _counter_for_call(business, counter)
+        head = _next_for(business, counter)
+        _call(current, counter, by, out_of_order=head is None or head.pk != current.pk)
+        _changed(state, "called", business, current)
+        _announce_two_ahead(state, business, current.service_id)
+    return current
+
+
+def _counter_for_call(business: Business, counter) -> Counter:
+    """The counter a call happens at (a Counter of `business` or its id; None: the only
+    open counter, or the only counter). Read under the queue lock; a closed counter that
+    calls is open from then on."""
+    counters = Counter.objects.filter(business_id=business.pk)
+    if counter is None:
+        candidates = list(counters.filter(is_open=True)[:2]) or list(counters[:2])
+        if len(candidates) != 1:
+            raise QueueError(_("Choose the counter you are calling from."), code=400,
+                             error="counter_required", status=400)
+        found = candidates[0]
+    else:
+        try:
+            found = counters.filter(pk=getattr(counter, "pk", counter)).first()
+        except (ValueError, ValidationError):
+            found = None
+        if found is None:
+            raise QueueError(_("This counter does not exist."), code=400,
+                             error="invalid_counter", status=400)
+    if not found.is_open:
+        Counter.objects.filter(pk=found.pk).update(is_open=True)
+        found.is_open = True
+    return found
+
+
+def _next_for(business: Business, counter: Counter) -> QueueEntry | None:
+    """The entry call-next at `counter` takes: among the services it serves (all when it
+    names none), priority first, then by ordering key. Two queries, whatever the length."""
+    line = waiting_in_line_order(business)
+    service_ids = list(counter.services.values_list("pk", flat=True))
+    if service_ids:
+        line = line.filter(service_id__in=service_ids)
+    return line.first()
+
+
+def _call(entry: QueueEntry, counter: Counter | None = None, by=None, *,
+          out_of_order: bool = False) -> None:
     now = timezone.now()
     _transition(entry, (EntryStatus.WAITING,), status=EntryStatus.CALLED, called_at=now,
-                actual_wait_seconds=max(0, int((now - entry.created_at).total_seconds())))
+                actual_wait_seconds=max(0, int((now - entry.created_at).total_seconds())),
+                counter=counter, called_by=_user_or_none(by),
+                called_out_of_order=out_of_order)
 
 
-def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
+def _user_or_none(user):
+    """The user to record as having acted (None for an anonymous or absent one)."""
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def counter_current_entry(counter: Counter) -> QueueEntry | None:
+    """The customer a counter is dealing with: its latest call still open."""
+    return (QueueEntry.objects.filter(counter=counter, status=EntryStatus.CALLED)
+            .order_by("-called_at").first())
+
+
+def entry_set_priority(*, entry: QueueEntry, priority: bool, by=None) -> QueueEntry:
+    """The merchant gives (or takes back) priority to a waiting customer: ahead of every
+    non-priority entry of the same service, behind earlier priority ones. Idempotent."""
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        if current.priority == bool(priority) and current.status in LIVE_STATUSES:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        _transition(current, (EntryStatus.WAITING,), priority=bool(priority))
+        _changed(state, "priority_changed", business, current)
+        _announce_two_ahead(state, business, current.service_id)
+    return current
+
+
+def entry_transfer(*, entry: QueueEntry, service: Service | str) -> QueueEntry:
+    """Move a waiting customer to another service of the business, keeping their place by
+    arrival (their ordering key), their priority and their ticket. Idempotent."""
+    with transaction.atomic():
+        state, business = _lock(entry.business_id)
+        current = QueueEntry.objects.get(pk=entry.pk)
+        target = _service_for_join(business, service)
+        if current.service_id == target.pk and current.status in LIVE_STATUSES:
+            return current
+        if current.status != EntryStatus.WAITING:
+            raise _cannot(current)
+        left = current.service_id
+        _transition(current, (EntryStatus.WAITING,), service=target)
+        _changed(state, "transferred", business, current)
+        _announce_two_ahead(state, business, left, target.pk)
+    return current
+
+
+def entry_mark_arrived(*, entry: QueueEntry, by=None) -> QueueEntry:
     """The called customer is at the counter: the timeout no longer applies."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
@@ -584,8 +794,9 @@ def entry_mark_arrived(*, entry: QueueEntry) -> QueueEntry:
     return entry
 
 
-def entry_serve(*, entry: QueueEntry) -> QueueEntry:
-    """The called customer has been served; their service time teaches the estimate."""
+def entry_serve(*, entry: QueueEntry, by=None) -> QueueEntry:
+    """The called customer has been served; their service time teaches the estimate.
+    `by`: who served them (recorded as `finished_by`)."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
         current = QueueEntry.objects.get(pk=entry.pk)
@@ -597,7 +808,8 @@ def entry_serve(*, entry: QueueEntry) -> QueueEntry:
         started = current.arrived_at or current.called_at
         seconds = max(0, int((now - started).total_seconds()))
         _transition(current, (EntryStatus.CALLED,), status=EntryStatus.SERVED, served_at=now,
-                    finished_at=now, actual_service_seconds=seconds)
+                    finished_at=now, actual_service_seconds=seconds,
+                    finished_by=_user_or_none(by))
         _learn_service_time(state, business, seconds)
         _changed(state, "served", business, current)
     return current
@@ -614,9 +826,10 @@ def _learn_service_time(state: QueueState, business: Business, seconds: int) -> 
     state.served_samples += 1
 
 
-def entry_miss(*, entry: QueueEntry) -> QueueEntry:
-    """The called customer did not come. Idempotent."""
-    return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed")
+def entry_miss(*, entry: QueueEntry, by=None) -> QueueEntry:
+    """The called customer did not come. Idempotent. `by`: recorded as `finished_by`."""
+    return _finish(entry, EntryStatus.CALLED, EntryStatus.MISSED, "missed",
+                   finished_by=_user_or_none(by))
 
 
 # What a "remove" or "missed" click is undone back to.
@@ -677,14 +890,19 @@ def entry_expire(*, entry_id, called_at: datetime) -> QueueEntry | None:
         entry.refresh_from_db()
         _changed(state, "missed", business, entry)
         # A paused queue is a merchant on a break: nobody is called behind their back.
+        # Each counter advances on its own: the next customer it serves, at that counter
+        # (a call from before counters existed advances the business's only counter).
+        counter = entry.counter
+        if counter is None:
+            counters = list(Counter.objects.filter(business=business, is_open=True)[:2])
+            counter = counters[0] if len(counters) == 1 else None
         if (business.auto_advance_enabled and business.is_queue_open
-                and not business.is_queue_paused):
-            following = (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-                         .order_by("sort_key").first())
+                and not business.is_queue_paused and counter is not None and counter.is_open):
+            following = _next_for(business, counter)
             if following is not None:
-                _call(following)
+                _call(following, counter)
                 _changed(state, "called", business, following)
-                _announce_two_ahead(state, business)
+                _announce_two_ahead(state, business, following.service_id)
     return entry
 
 
@@ -776,6 +994,174 @@ ENTRY_MOVES = {
 }
 
 
+# --- Counters and services (the merchant's set-up) -------------------------------------------
+
+class CounterLimitReached(QueueError):
+    def __init__(self, plan) -> None:
+        limit = plan.max_counters
+        super().__init__(
+            ngettext("Your %(plan)s plan allows %(limit)s counter per business. "
+                     "Upgrade your plan to add another one.",
+                     "Your %(plan)s plan allows %(limit)s counters per business. "
+                     "Upgrade your plan to add another one.",
+                     limit) % {"plan": plan, "limit": limit},
+            code=403, error="counter_limit_reached", status=403,
+            extra={"plan": plan.name, "max_counters": limit, "upgrade_url": "/billing/"},
+        )
+
+
+def _valid(instance, error: str):
+    """Model validation (fields, prefix, uniqueness per business) as a QueueError."""
+    try:
+        instance.full_clean()
+    except ValidationError as invalid:
+        fields = {name: [str(message) for message in messages]
+                  for name, messages in invalid.message_dict.items()}
+        first = next(iter(fields.values()))[0]
+        raise QueueError(first, code=400, error=error, status=400,
+                         extra={"fields": fields}) from None
+    return instance
+
+
+def _setup_changed(state: QueueState, business: Business) -> None:
+    _changed(state, "setup_changed", business)
+
+
+SERVICE_FIELDS = ("name", "ticket_prefix", "average_service_time", "position", "is_active")
+COUNTER_FIELDS = ("name", "is_open", "position")
+
+
+def service_create(*, business: Business, name: str, ticket_prefix: str,
+                   average_service_time: int | None = None, position: int | None = None
+                   ) -> Service:
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        if position is None:
+            position = Service.objects.filter(business=business).count()
+        service = _valid(Service(business=business, name=(name or "").strip(),
+                                 ticket_prefix=(ticket_prefix or "").strip().upper(),
+                                 average_service_time=average_service_time,
+                                 position=position), "invalid_service")
+        service.save()
+        _setup_changed(state, business)
+    return service
+
+
+def service_update(*, service: Service, **changes) -> Service:
+    """Rename, re-prefix (new tickets only: issued ones keep their label), re-time,
+    reorder or retire/bring back a service."""
+    with transaction.atomic():
+        state, business = _lock(service.business_id)
+        service = Service.objects.get(pk=service.pk)
+        for name, value in changes.items():
+            if name not in SERVICE_FIELDS:
+                raise TypeError(name)
+            if name == "ticket_prefix":
+                value = (value or "").strip().upper()
+            if name == "name":
+                value = (value or "").strip()
+            setattr(service, name, value)
+        if changes.get("is_active") is False:
+            _refuse_retiring(service)
+        _valid(service, "invalid_service").save()
+        _setup_changed(state, business)
+    return service
+
+
+def _refuse_retiring(service: Service) -> None:
+    others = Service.objects.filter(business_id=service.business_id, is_active=True
+                                    ).exclude(pk=service.pk)
+    if not others.exists():
+        raise QueueError(_("A business keeps at least one service."), code=409,
+                         error="last_service", status=409)
+    if QueueEntry.objects.live().filter(service=service).exists():
+        raise QueueError(_("Customers are waiting for this service: move them to another "
+                           "service first."), code=409, error="service_in_use", status=409)
+
+
+def service_delete(*, service: Service) -> None:
+    """Removes a service; one that already issued tickets is retired instead (its
+    history stays for the statistics). Refused for the last one or while in use."""
+    with transaction.atomic():
+        state, business = _lock(service.business_id)
+        service = Service.objects.filter(pk=service.pk).first()
+        if service is None:
+            return
+        _refuse_retiring(service)
+        if QueueEntry.objects.filter(service=service).exists():
+            Service.objects.filter(pk=service.pk).update(is_active=False)
+        else:
+            service.delete()
+        _setup_changed(state, business)
+
+
+def _services_of(business: Business, services) -> list[Service]:
+    ids = [getattr(item, "pk", item) for item in (services or [])]
+    try:
+        found = list(Service.objects.filter(business=business, pk__in=ids))
+    except (ValueError, ValidationError):
+        found = []
+    if len(found) != len(set(map(str, ids))):
+        raise QueueError(_("Choose among this business's services."), code=400,
+                         error="invalid_service", status=400)
+    return found
+
+
+def counter_create(*, business: Business, name: str, is_open: bool = True,
+                   services=(), position: int | None = None) -> Counter:
+    """A new counter; the owner's plan caps how many a business has (403 with the
+    upgrade path). `services`: the services it serves (empty: all)."""
+    with transaction.atomic():
+        state, business = _lock(business.pk)
+        count = Counter.objects.filter(business=business).count()
+        plan = business.owner.plan
+        if plan is not None and not plan.allows_counters(count + 1):
+            raise CounterLimitReached(plan)
+        counter = _valid(Counter(business=business, name=(name or "").strip(),
+                                 is_open=is_open,
+                                 position=count if position is None else position),
+                         "invalid_counter")
+        chosen = _services_of(business, services)
+        counter.save()
+        counter.services.set(chosen)
+        _setup_changed(state, business)
+    return counter
+
+
+def counter_update(*, counter: Counter, services=None, **changes) -> Counter:
+    """Rename, open/close, reorder a counter, or change the services it serves
+    (`services=[]`: all of them; None: unchanged)."""
+    with transaction.atomic():
+        state, business = _lock(counter.business_id)
+        counter = Counter.objects.get(pk=counter.pk)
+        for name, value in changes.items():
+            if name not in COUNTER_FIELDS:
+                raise TypeError(name)
+            setattr(counter, name, (value or "").strip() if name == "name" else value)
+        _valid(counter, "invalid_counter").save()
+        if services is not None:
+            counter.services.set(_services_of(business, services))
+        _setup_changed(state, business)
+    return counter
+
+
+def counter_delete(*, counter: Counter) -> None:
+    """Refused for the business's last counter and while a customer is called there."""
+    with transaction.atomic():
+        state, business = _lock(counter.business_id)
+        counter = Counter.objects.filter(pk=counter.pk).first()
+        if counter is None:
+            return
+        if not Counter.objects.filter(business=business).exclude(pk=counter.pk).exists():
+            raise QueueError(_("A business keeps at least one counter."), code=409,
+                             error="last_counter", status=409)
+        if QueueEntry.objects.filter(counter=counter, status=EntryStatus.CALLED).exists():
+            raise QueueError(_("A customer is called at this counter: serve them first."),
+                             code=409, error="counter_in_use", status=409)
+        counter.delete()
+        _setup_changed(state, business)
+
+
 # --- Helpers ----------------------------------------------------------------------------------
 
 def entry_refresh(entry: QueueEntry) -> QueueEntry:
@@ -792,7 +1178,8 @@ def _cannot(entry: QueueEntry) -> QueueError:
 
 
 def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -> None:
-    """`post_save` receiver of Business: a new business gets its queue state at once.
+    """`post_save` receiver of Business: a new business gets its queue state, its first
+    service and its first counter at once.
 
     Pages read the state (the shop display's link, the version polls compare) before
     the queue is ever opened; created with the business, in its transaction, whichever
@@ -801,6 +1188,12 @@ def queue_state_create(sender, *, instance: Business, created: bool, **kwargs) -
     if created:
         QueueState.objects.bulk_create([QueueState(business_id=instance.pk)],
                                        ignore_conflicts=True)
+        if not Service.objects.filter(business_id=instance.pk).exists():
+            Service.objects.create(business_id=instance.pk, ticket_prefix="A",
+                                   name=str(pgettext_lazy("first service", "General")))
+        if not Counter.objects.filter(business_id=instance.pk).exists():
+            Counter.objects.create(business_id=instance.pk,
+                                   name=str(pgettext_lazy("first counter", "Counter 1")))
 
 
 def display_regenerate_token(*, business: Business) -> QueueState:

@@ -42,6 +42,7 @@ def entry(business: Business, joined: datetime, *, status: str = EntryStatus.SER
     served = status == EntryStatus.SERVED
     created = QueueEntry.objects.create(
         business=business, phone=phone, service_day=timezone.localdate(joined, PARIS),
+        service=business.services.first(),
         ticket_number=number, sort_key=number, status=status,
         estimated_wait_seconds=int(estimated_minutes * 60), called_at=called,
         actual_wait_seconds=wait, served_at=finished if served else None,

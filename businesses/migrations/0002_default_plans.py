@@ -8,7 +8,11 @@ from businesses.defaults import DEFAULT_PLANS
 def seed_plans_and_settings(apps, schema_editor):
     Plan = apps.get_model("businesses", "Plan")
     PlatformSettings = apps.get_model("businesses", "PlatformSettings")
+    # Only the fields this model has at this point of the history (later migrations
+    # add e.g. max_counters and set it themselves).
+    known = {field.name for field in Plan._meta.get_fields()}
     for plan in DEFAULT_PLANS:
+        plan = {key: value for key, value in plan.items() if key in known}
         Plan.objects.update_or_create(name=plan["name"], defaults=plan)
     PlatformSettings.objects.get_or_create(singleton=True)
     Site = apps.get_model("sites", "Site")

@@ -31,7 +31,8 @@ def staff_client(client, db):
 def add_entry(business: Business, number: int, **fields) -> QueueEntry:
     return QueueEntry.objects.create(
         business=business, phone=f"+3361234{number:04d}", customer_name=f"Client {number}",
-        service_day=timezone.localdate(), ticket_number=number, sort_key=number, **fields)
+        service_day=timezone.localdate(), ticket_number=number, sort_key=number,
+        service=business.services.first(), **fields)
 
 
 def add_merchants_with_businesses(numbers: range) -> list[Business]:

@@ -1,8 +1,11 @@
 """Random sequences of queue operations keep the engine's rules (SPEC §4).
 
-A hypothesis state machine drives the services on a small queue (join, walk-in,
-cancel, call next, arrive, serve, miss, timeout, snooze, rejoin, open, close,
-pause, resume, time passing) and keeps a model of what each operation must do.
+A hypothesis state machine drives the services on a small queue with two services
+(A, and B) and two counters (one serving both, one serving B only): join (with a
+service and a priority declaration), walk-in, cancel, call next at a counter, call
+out of order, set or take back priority, transfer to the other service, arrive,
+serve, miss, timeout (advancing the same counter), snooze, rejoin, open, close,
+pause, resume, time passing; and keeps a model of what each operation must do.
 After every step it checks that the database agrees with the model: refusals
 are the right ones with the right code, waiting positions are unique,
 contiguous and in the model's order, the size cap holds, statuses only move
@@ -78,6 +81,11 @@ def e164(mobile: str) -> str:
     return f"+33{mobile[1:]}"
 
 
+SERVICES = (0, 1)  # A, B
+COUNTERS = (0, 1)  # the first serves A and B, the second B only
+COUNTER_SERVES = {0: {0, 1}, 1: {1}}
+
+
 @dataclass
 class Ticket:
     """What the model expects of one entry."""
@@ -88,6 +96,12 @@ class Ticket:
     snoozes: int = 0
     missed_recently: bool = False
     rejoined: bool = False
+    service: int = 0
+    priority: bool = False
+    # The engine's ordering key, mirrored as a number: appended after every key ever
+    # given, or halfway between two neighbours (snooze, rejoin).
+    key: float = 0.0
+    counter: int | None = None
 
 
 class QueueMachine(RuleBasedStateMachine):
@@ -105,22 +119,28 @@ class QueueMachine(RuleBasedStateMachine):
         business = business_services.business_create(
             owner=self.owner, name="Boulangerie Martin", business_type="bakery",
             max_queue_size=MAX_SIZE, auto_advance_enabled=auto_advance, sms_enabled=False,
+            priority_join_enabled=True,
         )
         self.business: Business = services.queue_open(business=business)
+        service_b = services.service_create(business=business, name="B", ticket_prefix="B")
+        self.services = [business.services.get(ticket_prefix="A"), service_b]
+        self.counters = [business.counters.get(),
+                         services.counter_create(business=business, name="B only",
+                                                 services=[service_b])]
         self.auto_advance = auto_advance
         self.is_open, self.is_paused = True, False
         self.tickets: dict[UUID, Ticket] = {}
-        self.line: list[UUID] = []  # the waiting entries, in the order they will be called
+        self.top = 0.0  # the last ordering key given by appending
         self.last_seen: dict[UUID, str] = {}
-        self.version = 1  # opening bumped it once
+        self.version = 3  # opening, the second service and the second counter
         # Start from a busy queue now and then: the interesting steps come sooner.
         for index in range(waiting):
             if index < len(MOBILES):
-                self.join(MOBILES[index], style=index)
+                self.join(MOBILES[index], style=index, service=index % 2, priority=False)
             else:
-                self.add_a_walk_in()
+                self.add_a_walk_in(service=0, priority=index % 2 == 0)
         for _ in range(min(called, waiting)):
-            self.call_next()
+            self.call_next(counter=0)
 
     def teardown(self) -> None:
         # Leave no call behind for the next example's timeout sweep.
@@ -153,6 +173,31 @@ class QueueMachine(RuleBasedStateMachine):
         candidates = list(self.tickets) if any_entry == 0 or not fitting else fitting
         return candidates[choice % len(candidates)]
 
+    @property
+    def line(self) -> list[UUID]:
+        """Every waiting entry (any service)."""
+        return [pk for pk, t in self.tickets.items() if t.status == WAITING]
+
+    def line_of(self, services_served: set[int]) -> list[UUID]:
+        """Waiting entries of these services, in the order call-next takes them."""
+        waiting = [pk for pk, t in self.tickets.items()
+                   if t.status == WAITING and t.service in services_served]
+        return sorted(waiting, key=lambda pk: (not self.tickets[pk].priority,
+                                               self.tickets[pk].key))
+
+    def group(self, service: int, priority: bool) -> list[UUID]:
+        """One service's waiting entries of one priority class, by ordering key."""
+        return [pk for pk in self.line_of({service}) if self.tickets[pk].priority == priority]
+
+    def append_key(self) -> float:
+        self.top += 1
+        return self.top
+
+    def key_after(self, group: list[UUID], index: int) -> float:
+        """The engine's `_key_after`: halfway between group[index] and group[index + 1]."""
+        keys = [self.tickets[pk].key for pk in group[index:index + 2]]
+        return (keys[0] + keys[1]) / 2 if len(keys) == 2 else self.append_key()
+
     def live_phones(self) -> set[str]:
         return {t.phone for t in self.tickets.values() if t.phone and t.status in (WAITING, CALLED)}
 
@@ -167,9 +212,9 @@ class QueueMachine(RuleBasedStateMachine):
             return FULL
         return None
 
-    def call(self, pk: UUID) -> None:
-        self.line.remove(pk)
+    def call(self, pk: UUID, counter: int) -> None:
         self.tickets[pk].status = CALLED
+        self.tickets[pk].counter = counter
         self.version += 1
 
     def called_and_not_arrived(self) -> list[UUID]:
@@ -177,30 +222,36 @@ class QueueMachine(RuleBasedStateMachine):
 
     # --- Customers ---------------------------------------------------------------------
 
-    @rule(mobile=st.sampled_from(MOBILES), style=st.integers(0, 3))
-    def join(self, mobile: str, style: int) -> None:
+    @rule(mobile=st.sampled_from(MOBILES), style=st.integers(0, 3),
+          service=st.sampled_from(SERVICES), priority=st.booleans())
+    def join(self, mobile: str, style: int, service: int, priority: bool) -> None:
         phone = e164(mobile)
         entry = self.attempt(
-            lambda: services.entry_join(business=self.business, phone=as_typed(mobile, style)),
+            lambda: services.entry_join(business=self.business, phone=as_typed(mobile, style),
+                                        service=self.services[service], priority=priority),
             self.refusal_for_a_join(phone, walk_in=False),
         )
-        self.joined(entry, phone)
+        self.joined(entry, phone, service, priority)
 
-    @rule()
-    def add_a_walk_in(self) -> None:
+    @rule(service=st.sampled_from(SERVICES), priority=st.booleans())
+    def add_a_walk_in(self, service: int, priority: bool) -> None:
         entry = self.attempt(
-            lambda: services.entry_join(business=self.business, phone="", walk_in=True),
+            lambda: services.entry_join(business=self.business, phone="", walk_in=True,
+                                        service=self.services[service], priority=priority),
             self.refusal_for_a_join("", walk_in=True),
         )
-        self.joined(entry, "")
+        self.joined(entry, "", service, priority)
 
-    def joined(self, entry: QueueEntry | None, phone: str) -> None:
+    def joined(self, entry: QueueEntry | None, phone: str, service: int,
+               priority: bool) -> None:
         if entry is None:
             return
         assert entry.phone == phone
-        assert entry.position == len(self.line) + 1
-        self.tickets[entry.pk] = Ticket(phone=phone)
-        self.line.append(entry.pk)
+        ahead = len(self.group(service, True)) + (0 if priority else
+                                                 len(self.group(service, False)))
+        assert entry.position == ahead + 1
+        self.tickets[entry.pk] = Ticket(phone=phone, service=service, priority=priority,
+                                        key=self.append_key())
         self.version += 1
 
     @precondition(lambda self: self.tickets)
@@ -211,7 +262,6 @@ class QueueMachine(RuleBasedStateMachine):
         refusal = None if ticket.status in (WAITING, CANCELLED) else INVALID
         self.attempt(lambda: services.entry_cancel(entry=self.entry(pk)), refusal)
         if ticket.status == WAITING:
-            self.line.remove(pk)
             ticket.status = CANCELLED
             self.version += 1
 
@@ -220,18 +270,21 @@ class QueueMachine(RuleBasedStateMachine):
     def let_one_person_pass(self, choice: int, any_entry: int) -> None:
         pk = self.pick(choice, any_entry, WAITING)
         ticket = self.tickets[pk]
+        group = self.group(ticket.service, ticket.priority)
         if ticket.status != WAITING:
             refusal = INVALID
         elif ticket.snoozes >= services.MAX_SNOOZES:
             refusal = SNOOZE_LIMIT
-        elif self.line[-1] == pk:
+        elif group[-1] == pk:
             refusal = NOBODY_BEHIND
         else:
             refusal = None
         self.attempt(lambda: services.entry_snooze(entry=self.entry(pk)), refusal)
         if refusal is None:
-            index = self.line.index(pk)
-            self.line[index], self.line[index + 1] = self.line[index + 1], pk
+            # Right after the next one of the same service and priority class.
+            index = group.index(pk)
+            group.remove(pk)
+            ticket.key = self.key_after(group, index)
             ticket.snoozes += 1
             self.version += 1
 
@@ -248,20 +301,67 @@ class QueueMachine(RuleBasedStateMachine):
         if entry is None:
             return
         ticket.rejoined = True
-        # Second in line, or first when nobody waits.
-        self.line.insert(min(1, len(self.line)), entry.pk)
-        self.tickets[entry.pk] = Ticket(phone=ticket.phone)
+        # Second in their service's line (of their priority class), or first when alone.
+        key = self.key_after(self.group(ticket.service, ticket.priority), 0)
+        self.tickets[entry.pk] = Ticket(phone=ticket.phone, service=ticket.service,
+                                        priority=ticket.priority, key=key)
         self.version += 1
 
     # --- Merchant ----------------------------------------------------------------------
 
-    @rule()
-    def call_next(self) -> None:
-        entry = self.attempt(lambda: services.queue_call_next(business=self.business),
-                             None if self.line else EMPTY)
+    @rule(counter=st.sampled_from(COUNTERS))
+    def call_next(self, counter: int) -> None:
+        line = self.line_of(COUNTER_SERVES[counter])
+        entry = self.attempt(lambda: services.queue_call_next(
+            business=self.business, counter=self.counters[counter]), None if line else EMPTY)
         if entry is not None:
-            assert entry.pk == self.line[0]
-            self.call(entry.pk)
+            assert entry.pk == line[0]
+            assert entry.counter_id == self.counters[counter].pk
+            assert not entry.called_out_of_order
+            self.call(entry.pk, counter)
+
+    @precondition(lambda self: self.tickets)
+    @rule(choice=st.integers(0, 50), any_entry=st.integers(0, 3),
+          counter=st.sampled_from(COUNTERS))
+    def call_out_of_order(self, choice: int, any_entry: int, counter: int) -> None:
+        pk = self.pick(choice, any_entry, WAITING)
+        ticket = self.tickets[pk]
+        refusal = None if ticket.status in (WAITING, CALLED) else INVALID
+        head = self.line_of(COUNTER_SERVES[counter])[:1]
+        entry = self.attempt(lambda: services.entry_call(
+            entry=self.entry(pk), counter=self.counters[counter]), refusal)
+        if entry is not None and ticket.status == WAITING:
+            assert entry.called_out_of_order == (head != [pk])
+            self.call(pk, counter)
+
+    @precondition(lambda self: self.tickets)
+    @rule(choice=st.integers(0, 50), any_entry=st.integers(0, 3), priority=st.booleans())
+    def set_priority(self, choice: int, any_entry: int, priority: bool) -> None:
+        pk = self.pick(choice, any_entry, WAITING)
+        ticket = self.tickets[pk]
+        unchanged = ticket.priority == priority and ticket.status in (WAITING, CALLED)
+        refusal = None if unchanged or ticket.status == WAITING else INVALID
+        self.attempt(lambda: services.entry_set_priority(entry=self.entry(pk),
+                                                         priority=priority), refusal)
+        if refusal is None and not unchanged:
+            ticket.priority = priority
+            self.version += 1
+
+    @precondition(lambda self: self.tickets)
+    @rule(choice=st.integers(0, 50), any_entry=st.integers(0, 3),
+          service=st.sampled_from(SERVICES))
+    def transfer(self, choice: int, any_entry: int, service: int) -> None:
+        pk = self.pick(choice, any_entry, WAITING)
+        ticket = self.tickets[pk]
+        unchanged = ticket.service == service and ticket.status in (WAITING, CALLED)
+        refusal = None if unchanged or ticket.status == WAITING else INVALID
+        entry = self.attempt(lambda: services.entry_transfer(
+            entry=self.entry(pk), service=self.services[service]), refusal)
+        if refusal is None and not unchanged:
+            # Same ticket, same ordering key: the place by arrival in the other line.
+            assert entry.ticket_prefix == self.entry(pk).ticket_prefix
+            ticket.service = service
+            self.version += 1
 
     @precondition(lambda self: self.tickets)
     @rule(choice=st.integers(0, 50), any_entry=st.integers(0, 3))
@@ -308,8 +408,10 @@ class QueueMachine(RuleBasedStateMachine):
         ticket = self.tickets[pk]
         ticket.status, ticket.missed_recently = MISSED, True
         self.version += 1
-        if self.auto_advance and self.is_open and not self.is_paused and self.line:
-            self.call(self.line[0])
+        # The same counter calls its next customer (among the services it serves).
+        line = self.line_of(COUNTER_SERVES[ticket.counter])
+        if self.auto_advance and self.is_open and not self.is_paused and line:
+            self.call(line[0], ticket.counter)
 
     @precondition(lambda self: any(t.missed_recently for t in self.tickets.values()))
     @rule()
@@ -350,17 +452,27 @@ class QueueMachine(RuleBasedStateMachine):
                 assert row.actual_service_seconds == int((row.served_at - started)
                                                          .total_seconds())
 
-        waiting = sorted((row for row in rows.values() if row.status == WAITING),
-                         key=lambda row: row.sort_key)
-        assert [row.pk for row in waiting] == self.line
-        assert [entry_position(row) for row in waiting] == list(range(1, len(waiting) + 1))
-        assert len(waiting) <= MAX_SIZE
+        for service in SERVICES:
+            waiting = sorted((row for row in rows.values()
+                              if row.status == WAITING
+                              and row.service_id == self.services[service].pk),
+                             key=lambda row: (not row.priority, row.sort_key))
+            assert [row.pk for row in waiting] == self.line_of({service})
+            assert [entry_position(row) for row in waiting] == list(range(1, len(waiting) + 1))
+        for pk, row in rows.items():
+            ticket = self.tickets[pk]
+            assert (row.service_id, row.priority) == (self.services[ticket.service].pk,
+                                                      ticket.priority)
+            if row.status != WAITING and row.called_at is not None:
+                assert row.counter_id == self.counters[ticket.counter].pk
+        assert len(self.line) <= MAX_SIZE
 
         live_phones = [row.phone for row in rows.values()
                        if row.phone and row.status in (WAITING, CALLED)]
         assert len(live_phones) == len(set(live_phones))
-        for day in {row.service_day for row in rows.values()}:
-            numbers = sorted(row.ticket_number for row in rows.values() if row.service_day == day)
+        for day, prefix in {(row.service_day, row.ticket_prefix) for row in rows.values()}:
+            numbers = sorted(row.ticket_number for row in rows.values()
+                             if (row.service_day, row.ticket_prefix) == (day, prefix))
             assert numbers == list(range(1, len(numbers) + 1))
 
         assert QueueState.objects.get(pk=self.business.pk).version == self.version
