@@ -132,6 +132,16 @@ def setup_django() -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     django.setup()
     logging.getLogger("waitify").setLevel(logging.WARNING)
+    from django.db.backends.signals import connection_created
+
+    def fast_sqlite(sender, connection, **kwargs) -> None:
+        # A throwaway database: no fsync per commit (the figures do not depend on it).
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("PRAGMA journal_mode=MEMORY")
+
+    connection_created.connect(fast_sqlite)
     from django.core.management import call_command
 
     started = time.perf_counter()
@@ -149,6 +159,8 @@ class Told:
     high: float
     naive: float
     actual: float | None = None
+    cycle: float | None = None  # the pace the product believed at that moment
+    moment: float = 0.0
 
 
 @dataclass
@@ -181,12 +193,11 @@ def _counters(business, count: int) -> list:
     (issue 15), otherwise `count` anonymous desks sharing one queue."""
     if not hasattr(business, "counters"):
         return [None] * count
-    from queues.models import Counter
+    from queues import services
 
     existing = list(business.counters.order_by("position"))
     for index in range(len(existing), count):
-        existing.append(Counter.objects.create(business=business, name=f"Guichet {index + 1}",
-                                               position=index + 1))
+        existing.append(services.counter_create(business=business, name=f"Guichet {index + 1}"))
     return existing[:count]
 
 
@@ -259,7 +270,9 @@ def simulate_day(scenario: Scenario, business, day_start: datetime, seed: int) -
                 naive = ahead * business.average_service_time / scenario.counters
                 told[entry.pk] = Told(ahead=ahead, estimate=entry.estimated_wait_seconds,
                                       low=entry.estimated_wait_low_seconds,
-                                      high=entry.estimated_wait_high_seconds, naive=naive)
+                                      high=entry.estimated_wait_high_seconds, naive=naive,
+                                      cycle=entry.business.queue_state_row.estimate_model.get("cycle"),
+                                      moment=now)
                 if rng.random() < scenario.cancel:
                     at(now + rng.expovariate(1 / scenario.cancel_after), "cancel", entry)
                 wake_free_counters(now)

@@ -43,6 +43,9 @@ PRIOR_REACTION = 10.0  # seconds from a free counter to the next call, before da
 PRIOR_LEAVE_SHARE = 0.05  # waiting customers who leave before being called
 LEAVE_PRIOR_WEIGHT = 20
 DRIFT = 0.05  # relative change of the pace we always allow for (log scale)
+# How far off a configured average or last week's pace usually is (log scale): the
+# least the day's own cycles are trusted, even when they agree with the prior.
+PRIOR_DOUBT = float(__import__("os").environ.get("H3_DOUBT", "0.05"))
 HALF_LIFE_CALLS = 40  # recent cycles weigh more: the pace changes in a day
 RECENT_CALLS = 150
 LOOKBACK = timedelta(hours=8)
@@ -53,7 +56,7 @@ SOON_SECONDS = 120
 MODEL_VERSION = 1
 # Queue events after which the model is gathered again (a join changes no pace).
 REFRESH_ON = frozenset({"called", "served", "missed", "cancelled", "restored", "arrived",
-                        "queue_opened", "queue_resumed"})
+                        "queue_opened", "queue_resumed", "setup_changed"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class WaitEstimate:
         # Rounded down unless within 15 s of the next minute: told "6 min" the
         # customer comes back a little early rather than late.
         return int((self.seconds + 15) // 60)
+
+    @property
+    def told_seconds(self) -> int:
+        """What the customer is told, stored at join and compared with the real wait."""
+        return self.minutes * 60
 
     @property
     def low(self) -> int:
@@ -285,7 +293,7 @@ def pace(prior: float, cycles: list[float]) -> tuple[float, float, float]:
         return prior, cv, 0.25
     gap = math.log(mean / prior)
     noise = cv * cv / effective
-    spread = max(DRIFT ** 2, gap * gap - noise)
+    spread = max(PRIOR_DOUBT ** 2, gap * gap - noise)
     weight = spread / (spread + noise)
     uncertainty = math.sqrt(spread * noise / (spread + noise))
     return prior * math.exp(weight * gap), cv, uncertainty

@@ -40,6 +40,7 @@ from queues.models import (
     SMS_SENT_STATUSES,
     CancelledBy,
     QueueEntry,
+    QueueState,
     SmsLog,
     SmsOptOut,
     SmsQuotaAlert,
@@ -97,6 +98,14 @@ def _wait_label(seconds: int) -> str:
     return f"{hours}h{rest:02d}"
 
 
+def _reminder_wait_seconds(entry: QueueEntry, business: Business) -> int:
+    """The wait of the third in line, by the estimate the status page shows."""
+    from queues.services import wait_estimate
+
+    state = QueueState.objects.filter(pk=business.pk).first()
+    return wait_estimate(business, state, 3, service=entry.service).told_seconds
+
+
 def _status_link(entry: QueueEntry) -> str:
     return f"{settings.SITE_URL}{reverse('queues:status', args=[entry.secret])}"
 
@@ -118,8 +127,9 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
             **values, "position": _position(entry),
             "wait": _wait_label(entry.estimated_wait_seconds), "link": _status_link(entry)}
     if sms_type == SmsType.REMINDER:
-        return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s). "
-                 "Please head back to the counter.") % values
+        return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s), your turn "
+                 "in ~%(wait)s. Please head back to the counter.") % {
+            **values, "wait": _wait_label(_reminder_wait_seconds(entry, business))}
     if sms_type == SmsType.YOUR_TURN:
         minutes = business.client_timeout_minutes
         return ngettext("%(name)s: it's your turn! Ticket %(ticket)s: please come to the "

@@ -81,3 +81,19 @@ def clock(moment: datetime | None, zone) -> str:
 def join_availability(business: Business, waiting: int) -> JoinAvailability:
     """Whether customers can join `business` now, for the merchant's pages."""
     return services.join_availability(business, waiting)
+
+
+@register.filter
+def wait_minutes(estimate, part: str = "point"):
+    """One figure of a wait estimate in minutes, in a span the page counts down between
+    two polls (static/js/wait_countdown.js): `part` is "point", "low" or "high"."""
+    from django.utils.html import format_html
+
+    if part == "low":
+        minutes, seconds, rounding = estimate.low, estimate.low_seconds, "down"
+    elif part == "high":
+        minutes, seconds, rounding = estimate.high, estimate.high * 60, "up"
+    else:
+        minutes, seconds, rounding = estimate.minutes, estimate.seconds, "near"
+    return format_html('<span class="wait-minutes" data-countdown-seconds="{}" '
+                       'data-round="{}">{}</span>', int(seconds), rounding, minutes)
