@@ -1,15 +1,18 @@
 """The wait estimate on hand-made histories: the pure estimator, then the model the
 engine keeps up to date as the queue moves."""
 
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from queues import estimates, services
 from queues.estimates import CounterNow, EstimateInputs, estimate_wait
-from queues.models import QueueState
+from queues.models import QueueState, SmsType
+from queues.notifications import compose_sms
 from queues.tests.factories import join, open_queue
 
 NOW = 1_800_000_000.0
@@ -189,3 +192,30 @@ def test_the_pace_learnt_today_is_tomorrows_prior(queue):
         services.queue_call_next(business=queue)
     model = _model(queue)
     assert 150 < model["day_prior"] <= 200
+
+
+# --- Where customers see it ------------------------------------------------------------------
+
+def test_the_status_page_shows_a_range_that_counts_down(client, queue):
+    join(queue)
+    entry = join(queue)
+    html = client.get(reverse("queues:status", args=[entry.secret])).content.decode()
+    text = re.sub(r"<[^>]+>", "", html)
+    assert re.search(r"Attente estimée : environ \d+ min \(entre \d+ et \d+ min\)", text)
+    assert html.count("data-countdown-seconds") == 3
+    assert "js/wait_countdown.js" in html
+
+
+def test_the_next_customer_with_a_free_counter_reads_less_than_two_minutes(client, queue):
+    entry = join(queue)
+    html = client.get(reverse("queues:status", args=[entry.secret])).content.decode()
+    assert "moins de 2 minutes" in html
+
+
+def test_the_reminder_sms_tells_the_same_estimate(queue):
+    entries = [join(queue) for _ in range(4)]
+    third = entries[3]
+    state = QueueState.objects.get(pk=queue.pk)
+    told = services.wait_estimate(queue, state, 3).minutes
+    text = compose_sms(SmsType.REMINDER, entry=third, business=queue)
+    assert f"votre tour dans ~{max(1, told)} min" in text
