@@ -45,13 +45,17 @@ LEAVE_PRIOR_WEIGHT = 20
 DRIFT = 0.05  # relative change of the pace we always allow for (log scale)
 # How far off a configured average or last week's pace usually is (log scale): the
 # least the day's own cycles are trusted, even when they agree with the prior.
-PRIOR_DOUBT = float(__import__("os").environ.get("H3_DOUBT", "0.05"))
+PRIOR_DOUBT = 0.1
 HALF_LIFE_CALLS = 40  # recent cycles weigh more: the pace changes in a day
 RECENT_CALLS = 150
 LOOKBACK = timedelta(hours=8)
 HISTORY_WEEKS = 8
 HISTORY_PRIOR_WEIGHT = 30
-TRACKER_STEP = 0.08
+TRACKER_STEP = 0.1
+# Where each end of the range starts before the business's own outcomes move it: the
+# model's 10 %–90 % from the spread alone comes out a little wide (its short waits are
+# "less than 2 minutes", always inside).
+START_FACTOR = 0.85
 SOON_SECONDS = 120
 MODEL_VERSION = 1
 # Queue events after which the model is gathered again (a join changes no pace).
@@ -218,14 +222,15 @@ def inputs_from_model(model: dict | None, business) -> EstimateInputs:
         return EstimateInputs(cycle_seconds=cycle, cycle_cv=PRIOR_CV, pace_uncertainty=0.25,
                               reaction_seconds=PRIOR_REACTION, leave_share=PRIOR_LEAVE_SHARE,
                               counters=_counters_from_model(model) or (CounterNow(),),
-                              low_factor=model.get("low_factor", 1.0),
-                              high_factor=model.get("high_factor", 1.0))
+                              low_factor=model.get("low_factor", START_FACTOR),
+                              high_factor=model.get("high_factor", START_FACTOR))
     return EstimateInputs(
         cycle_seconds=model["cycle"], cycle_cv=model["cv"],
         pace_uncertainty=model["uncertainty"], reaction_seconds=model["reaction"],
         leave_share=model["leave_share"],
         counters=_counters_from_model(model) or (CounterNow(),),
-        low_factor=model.get("low_factor", 1.0), high_factor=model.get("high_factor", 1.0))
+        low_factor=model.get("low_factor", START_FACTOR),
+        high_factor=model.get("high_factor", START_FACTOR))
 
 
 def _counters_from_model(model: dict) -> tuple[CounterNow, ...]:
@@ -415,9 +420,9 @@ def model_learn_call(state, *, low: int, high: int, actual: int) -> None:
                                                         - model.get("below_rate", 0.1))
     target = min(0.2, max(0.08, 0.2 - below_rate))
     model["below_rate"] = below_rate
-    model["high_factor"] = _tracked(model.get("high_factor", 1.0), above, target)
+    model["high_factor"] = _tracked(model.get("high_factor", START_FACTOR), above, target)
     if low > 0:  # a range starting at 0 cannot be undershot: nothing to learn
-        model["low_factor"] = _tracked(model.get("low_factor", 1.0), below, 0.1)
+        model["low_factor"] = _tracked(model.get("low_factor", START_FACTOR), below, 0.1)
     state.estimate_model = model
 
 
