@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser caddy lint messages bench clean
+.PHONY: run test install browser caddy lint messages bench bench-estimates clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing Python packages into $(VENV) (first run: a few minutes)…"
@@ -50,6 +50,10 @@ lint: install
 
 bench: install
 	$(PY) bench/run.py
+
+# Wait estimates told at join vs real waits, simulated days (issue 16): ~5 min.
+bench-estimates: install
+	$(PY) bench/estimates.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

@@ -81,15 +81,27 @@ class Scenario:
         return sum(share * mean for share, mean, _cv in self.service)
 
 
+BUSY_MORNING = [(0, 22), (1, 40), (2, 34), (3, 16)]
+MODERATE_MORNING = [(0, 18), (1, 34), (2, 30), (3, 16)]
+
 SCENARIOS = [
-    Scenario("bakery morning, configured average 25 % too short",
-             arrivals=[(0, 18), (1, 34), (2, 30), (3, 16)], hours=4,
+    Scenario("busy bakery morning, configured average 25 % too short",
+             arrivals=BUSY_MORNING, hours=4, service=[(1.0, 80, 0.6)],
+             configured_factor=0.75, seed=3),
+    Scenario("busy bakery morning, configured average 25 % too long",
+             arrivals=BUSY_MORNING, hours=4, service=[(1.0, 80, 0.6)],
+             configured_factor=1.25, seed=3),
+    Scenario("busy bakery morning, configured average right",
+             arrivals=BUSY_MORNING, hours=4, service=[(1.0, 80, 0.6)],
+             configured_factor=1.0, seed=3),
+    Scenario("moderate bakery morning, configured average 25 % too short",
+             arrivals=MODERATE_MORNING, hours=4,
              service=[(1.0, 80, 0.6)], configured_factor=0.75),
-    Scenario("bakery morning, configured average 25 % too long",
-             arrivals=[(0, 18), (1, 34), (2, 30), (3, 16)], hours=4,
+    Scenario("moderate bakery morning, configured average 25 % too long",
+             arrivals=MODERATE_MORNING, hours=4,
              service=[(1.0, 80, 0.6)], configured_factor=1.25),
-    Scenario("bakery morning, configured average right",
-             arrivals=[(0, 18), (1, 34), (2, 30), (3, 16)], hours=4,
+    Scenario("moderate bakery morning, configured average right",
+             arrivals=MODERATE_MORNING, hours=4,
              service=[(1.0, 80, 0.6)], configured_factor=1.0),
     Scenario("deli counter, customers at hand, called at once, average right",
              arrivals=[(0, 20), (1, 40), (2, 36), (3, 18)], hours=4,
@@ -115,7 +127,7 @@ SCENARIOS = [
              service=[(1.0, 900, 0.35)], configured_factor=1.25, no_show=0.05,
              cancel=0.03, reaction=60),
     Scenario("bakery, three days in a row, average 25 % too short (learning carries over)",
-             arrivals=[(0, 18), (1, 34), (2, 30), (3, 16)], hours=4,
+             arrivals=MODERATE_MORNING, hours=4,
              service=[(1.0, 80, 0.6)], configured_factor=0.75, carry_over=True),
 ]
 
@@ -332,6 +344,7 @@ class Figures:
     naive_bias: float
     coverage: float
     early: float
+    hindsight_mae: float  # people ahead × the best constant, chosen after the fact
 
     @property
     def gain(self) -> float:
@@ -351,6 +364,9 @@ def figures_of(scenario: Scenario, told: list[Told]) -> Figures:
         bias=statistics.fmean(errors), naive_bias=statistics.fmean(naive),
         coverage=sum(inside) / len(inside),
         early=sum(row.estimate <= row.actual for row in measured) / len(measured),
+        hindsight_mae=min(
+            statistics.fmean(abs(row.naive * factor / 100 - row.actual) for row in measured)
+            for factor in range(50, 201)) / 60,
     )
 
 
@@ -383,12 +399,14 @@ def verdict(scenario: Scenario, row: Figures) -> str:
 
 def table(scenarios: list[Scenario], rows: list[Figures]) -> str:
     lines = ["| scenario | waits | mean wait | product MAE | naive MAE | MAE vs naive "
-             "| product bias | naive bias | range covers | told ≤ real | targets |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| best constant in hindsight | product bias | naive bias | range covers "
+             "| told ≤ real | targets |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario, row in zip(scenarios, rows, strict=True):
         lines.append(
             f"| {row.scenario} | {row.waited} | {row.mean_wait:.1f} min | {row.mae:.2f} min "
-            f"| {row.naive_mae:.2f} min | {-row.gain * 100:+.0f} % | {row.bias:+.2f} min "
+            f"| {row.naive_mae:.2f} min | {-row.gain * 100:+.0f} % "
+            f"| {row.hindsight_mae:.2f} min | {row.bias:+.2f} min "
             f"| {row.naive_bias:+.2f} min | {row.coverage * 100:.0f} % | {row.early * 100:.0f} % "
             f"| {verdict(scenario, row)} |")
     return "\n".join(lines)
@@ -435,6 +453,12 @@ at join. "Told ≤ real": customers who come back early rather than late.
   {os.environ['DATABASE_URL'].split(':', 1)[0]}.
 - Targets (issue 16): with the configured average 25 % off, MAE ≥ 30 % below naive; with
   it right, MAE ≤ 5 % above naive; ranges covering 75–85 % of real waits everywhere.
+- "Best constant in hindsight": people ahead × the one seconds-per-customer figure that
+  minimises that day's MAE, picked after the fact — what the naive rule would score with a
+  perfectly learnt average. Where it is itself less than 30 % below naive, the 30 % target
+  cannot be met by any "people ahead × a pace" rule: a configured average 25 % too *long*
+  is partly cancelled by what the naive rule leaves out (the walk to the counter, the gap
+  before the next call, no-shows' waits), so naive is then much less than 25 % off.
 
 {table(scenarios, rows)}
 
