@@ -150,6 +150,14 @@ def _time_of_call(starts: list[float], cycle: float, calls: float) -> float:
     """When the `calls`-th call happens (fractional: interpolated), each counter
     calling at its start, then every `cycle` seconds."""
     whole = max(1, math.floor(calls))
+    ordered = sorted(starts)
+    if ordered[-1] <= ordered[0] + cycle:  # the counters take turns: no heap needed
+        def nth(index: int) -> float:
+            rounds, counter = divmod(index, len(ordered))
+            return ordered[counter] + rounds * cycle
+
+        fraction = calls - whole
+        return nth(whole - 1) + max(0.0, fraction) * (nth(whole) - nth(whole - 1))
     heap = list(starts)
     heapq.heapify(heap)
     times = []
