@@ -37,3 +37,14 @@ def test_the_status_page_shows_the_wait_as_a_range(open_page, shop, screenshot, 
     assert soon == ("moins de 2 minutes" if language == "fr" else "less than 2 minutes")
     screenshot(page, f"status-estimate-soon-{language}-phone")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_join_page_shows_the_range_before_joining(open_page, shop, screenshot, language):
+    fill(shop, 6)
+    page = open_page(viewport=PHONE, language=language)
+    page.goto(f"/q/{shop.qr_token}")
+    figure = page.locator("[data-estimate]").inner_text()
+    assert ("entre" if language == "fr" else "between") in figure
+    screenshot(page, f"join-estimate-range-{language}-phone")
+    assert page.js_errors == []
