@@ -33,6 +33,7 @@ import heapq
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from statistics import NormalDist
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
@@ -146,6 +147,43 @@ def residual_seconds(cycle: float, cv: float, elapsed: float) -> float:
     return max(0.0, cycle * _normal_cdf(sigma - z) / survive - elapsed)
 
 
+_QUANTILES = tuple((index + 0.5) / 32 for index in range(32))
+_NORMAL = NormalDist()
+
+
+def _sampled_starts(counters: list[CounterNow], cycle: float, cv: float, now: float,
+                    reaction: float) -> list[list[float]]:
+    """When each counter calls next: its expected remainder when there is one counter;
+    with several, 32 stratified draws of every counter's remainder (the first call
+    among several counters comes sooner, the last later, than their averages say)."""
+    busy = [counter for counter in counters if counter.busy_since is not None]
+    if len(counters) == 1 or len(busy) < 2:
+        return [[reaction if counter.busy_since is None
+                 else residual_seconds(cycle, cv, max(0.0, now - counter.busy_since))
+                 for counter in counters]]
+    sigma = math.sqrt(math.log1p(cv * cv))
+    mu = math.log(cycle) - sigma * sigma / 2
+    columns = []
+    for index, counter in enumerate(counters):
+        if counter.busy_since is None:
+            columns.append([reaction] * len(_QUANTILES))
+            continue
+        elapsed = max(0.0, now - counter.busy_since)
+        done = _normal_cdf((math.log(elapsed) - mu) / sigma) if elapsed > 0 else 0.0
+        if 1 - done < 1e-9:
+            columns.append([residual_seconds(cycle, cv, elapsed)] * len(_QUANTILES))
+            continue
+        stride = 2 * index + 1  # a different order per counter: draws not in lockstep
+        column = []
+        for draw in range(len(_QUANTILES)):
+            quantile = done + _QUANTILES[(draw * stride + 5 * index) % len(_QUANTILES)] \
+                * (1 - done)
+            total = math.exp(mu + sigma * _NORMAL.inv_cdf(min(quantile, 1 - 1e-12)))
+            column.append(max(0.0, total - elapsed))
+        columns.append(column)
+    return [list(starts) for starts in zip(*columns, strict=True)]
+
+
 def _time_of_call(starts: list[float], cycle: float, calls: float) -> float:
     """When the `calls`-th call happens (fractional: interpolated), each counter
     calling at its start, then every `cycle` seconds."""
@@ -179,17 +217,11 @@ def estimate_wait(inputs: EstimateInputs, *, ahead: int, now: float,
     width = len(counters)
     cycle = max(5.0, inputs.cycle_seconds * scale)
     cv = inputs.cycle_cv
-    starts = []
-    for counter in counters:
-        if counter.busy_since is None:
-            starts.append(inputs.reaction_seconds)
-        else:
-            elapsed = max(0.0, now - counter.busy_since)
-            starts.append(max(residual_seconds(cycle, cv, elapsed), 0.0))
     ahead = max(0, ahead)
     staying = ahead * (1 - inputs.leave_share)
-    mean = _time_of_call(starts, cycle, 1 + staying)
-    first = min(starts)
+    samples = _sampled_starts(counters, cycle, cv, now, inputs.reaction_seconds)
+    mean = sum(_time_of_call(starts, cycle, 1 + staying) for starts in samples) / len(samples)
+    first = sum(min(starts) for starts in samples) / len(samples)
     queue_part = max(0.0, mean - first)
     # Spread: the cycles to go by (renewal processes in parallel), the current
     # services' remainders, the pace's own uncertainty, who leaves ahead.

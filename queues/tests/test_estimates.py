@@ -49,6 +49,14 @@ def test_the_wait_grows_with_the_people_ahead_and_shrinks_with_counters():
     assert two.seconds == pytest.approx(one.seconds / 2, rel=0.25)
 
 
+def test_with_two_busy_counters_the_first_call_comes_before_either_average_remainder():
+    both_busy = (CounterNow(busy_since=NOW - 30), CounterNow(busy_since=NOW - 30))
+    next_one = estimate_wait(inputs(counters=both_busy), ahead=0, now=NOW)
+    second_one = estimate_wait(inputs(counters=both_busy), ahead=1, now=NOW)
+    remainder = estimates.residual_seconds(120.0, 0.6, 30)
+    assert next_one.seconds < 0.9 * remainder < second_one.seconds
+
+
 def test_a_long_service_in_progress_still_leaves_some_of_it_to_go():
     fresh = estimate_wait(inputs(counters=(CounterNow(busy_since=NOW - 5),)), ahead=0, now=NOW)
     long_one = estimate_wait(inputs(counters=(CounterNow(busy_since=NOW - 600),)), ahead=0,
