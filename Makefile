@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser caddy lint messages bench bench-queue clean
+.PHONY: run test install browser caddy lint messages bench bench-queue bench-estimates clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing Python packages into $(VENV) (first run: a few minutes)…"
@@ -56,6 +56,10 @@ bench: install messages
 # The queue endpoints one by one (wrk, closed loop), with the issue 3 ratios.
 bench-queue: install
 	$(PY) bench/run.py
+
+# Wait estimates told at join vs real waits, simulated days (issue 16): ~5 min.
+bench-estimates: install
+	$(PY) bench/estimates.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

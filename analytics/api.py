@@ -52,6 +52,10 @@ class PeriodMetricsSerializer(serializers.Serializer):
     estimate_error = serializers.FloatField(
         source="estimate_error_minutes", allow_null=True,
         help_text="Mean absolute difference between announced and real wait, minutes.")
+    estimate_in_range = serializers.IntegerField(
+        source="estimate_in_range_percent", allow_null=True,
+        help_text="Share of real waits inside the range announced at join, in % "
+                  "(aimed at about 80).")
     peak_hours = serializers.ListField(
         source="peak_hour_labels", child=serializers.CharField(),
         help_text="The (at most two) hours with the most customers, HH:MM.")
@@ -151,6 +155,9 @@ class DailyStatSerializer(serializers.ModelSerializer):
                                                help_text="Minutes.")
     estimate_error = serializers.FloatField(source="estimate_error_minutes", allow_null=True,
                                             help_text="Minutes.")
+    estimate_in_range = serializers.IntegerField(
+        source="estimate_in_range_percent", allow_null=True,
+        help_text="Share of real waits inside the range announced at join, in %.")
     busiest_window_start = serializers.TimeField(format="%H:%M", allow_null=True)
     busiest_window_end = serializers.TimeField(format="%H:%M", allow_null=True)
     customers_per_hour = serializers.ListField(source="joins_by_hour",
@@ -160,7 +167,8 @@ class DailyStatSerializer(serializers.ModelSerializer):
         model = DailyStat
         fields = [
             "date", "registered", "served", "missed", "cancelled", "abandonment_rate",
-            "average_wait_time", "average_service_seconds", "estimate_error", "peak_hour",
+            "average_wait_time", "average_service_seconds", "estimate_error",
+            "estimate_in_range", "peak_hour",
             "peak_queue_size", "busiest_window_start", "busiest_window_end", "sms_sent",
             "revenue_lost_cents", "customers_per_hour",
         ]

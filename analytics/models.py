@@ -63,6 +63,12 @@ class DailyStat(models.Model):
         help_text=_("Mean absolute difference between the wait announced at join and the "
                     "real wait."),
     )
+    # Real waits measured against the ~80 % range shown at join (entries from before
+    # ranges were stored have none): how often the range held.
+    waits_with_range = models.PositiveIntegerField(_("waits with an announced range"),
+                                                   default=0)
+    waits_in_range = models.PositiveIntegerField(_("waits inside the announced range"),
+                                                 default=0)
     # Per local hour 0-23, by hour of joining: what the charts and suggestions of any
     # period are made from once the entries themselves are gone.
     joins_by_hour = models.JSONField(_("customers per hour"), default=empty_hours)
@@ -107,6 +113,13 @@ class DailyStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_id} {self.date}"
+
+    @property
+    def estimate_in_range_percent(self) -> int | None:
+        """Share of real waits inside the range shown at join, in whole percent."""
+        if not self.waits_with_range:
+            return None
+        return round(self.waits_in_range * 100 / self.waits_with_range)
 
 
 class DigestDelivery(models.Model):

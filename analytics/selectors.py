@@ -98,6 +98,8 @@ class PeriodFigures:
     services_measured: int = 0
     estimate_error_sum: Decimal = Decimal(0)
     errors_measured: int = 0
+    waits_with_range: int = 0
+    waits_in_range: int = 0
     joins_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
 
     @property
@@ -127,6 +129,13 @@ class PeriodFigures:
         if not self.errors_measured:
             return None
         return round(float(self.estimate_error_sum) / self.errors_measured, 1)
+
+    @property
+    def estimate_in_range_percent(self) -> int | None:
+        """Share of real waits inside the range shown at join, in whole percent."""
+        if not self.waits_with_range:
+            return None
+        return round(self.waits_in_range * 100 / self.waits_with_range)
 
     @property
     def estimate_within_minutes(self) -> int | None:
@@ -170,6 +179,8 @@ def summarize(rows: Iterable[DailyStat]) -> PeriodFigures:
             if row.estimate_error_minutes is not None:
                 figures.estimate_error_sum += row.estimate_error_minutes * row.waits_measured
                 figures.errors_measured += row.waits_measured
+        figures.waits_with_range += row.waits_with_range
+        figures.waits_in_range += row.waits_in_range
         if row.average_service_seconds is not None and row.served:
             figures.services_measured += row.served
             figures.service_seconds_sum += row.average_service_seconds * row.served

@@ -49,7 +49,8 @@ UPDATE_FIELDS = [
     "registered", "served", "missed", "cancelled", "average_wait_minutes", "waits_measured",
     "average_service_seconds", "peak_hour", "peak_queue_size", "abandonment_rate", "sms_sent",
     "revenue_lost_cents", "busiest_window_start", "busiest_window_end",
-    "estimate_error_minutes", "joins_by_hour", "waits_by_hour", "wait_seconds_by_hour",
+    "estimate_error_minutes", "waits_with_range", "waits_in_range", "joins_by_hour",
+    "waits_by_hour", "wait_seconds_by_hour",
     "computed_at",
 ]
 
@@ -84,6 +85,8 @@ class _DayFigures:
     services: int = 0
     service_seconds: int = 0
     error_seconds: int = 0
+    waits_with_range: int = 0
+    waits_in_range: int = 0
     sms_sent: int = 0
     peak_queue_size: int = 0
     peak_hour: int | None = None
@@ -159,6 +162,11 @@ def _add_hourly_figures(figures: dict[uuid.UUID, _DayFigures], restrict, start, 
             waits=Count("actual_wait_seconds"),
             wait_seconds=Sum("actual_wait_seconds"),
             error_seconds=Sum(Abs(F("actual_wait_seconds") - F("estimated_wait_seconds"))),
+            with_range=Count("actual_wait_seconds",
+                             filter=Q(estimated_wait_high_seconds__isnull=False)),
+            in_range=Count("actual_wait_seconds", filter=Q(
+                actual_wait_seconds__gte=F("estimated_wait_low_seconds"),
+                actual_wait_seconds__lte=F("estimated_wait_high_seconds"))),
             services=Count("actual_service_seconds", filter=served),
             service_seconds=Sum("actual_service_seconds", filter=served),
         )
@@ -175,6 +183,8 @@ def _add_hourly_figures(figures: dict[uuid.UUID, _DayFigures], restrict, start, 
         day.waits += row["waits"]
         day.wait_seconds += row["wait_seconds"] or 0
         day.error_seconds += row["error_seconds"] or 0
+        day.waits_with_range += row["with_range"]
+        day.waits_in_range += row["in_range"]
         day.services += row["services"]
         day.service_seconds += row["service_seconds"] or 0
         day.joins_by_hour[hour] += row["joins"]
@@ -308,6 +318,7 @@ def _daily_stat(business_id: uuid.UUID, day: _DayFigures, date_: date) -> DailyS
         busiest_window_start=window[0] if window else None,
         busiest_window_end=window[1] if window else None,
         estimate_error_minutes=_average_minutes(day.error_seconds, day.waits),
+        waits_with_range=day.waits_with_range, waits_in_range=day.waits_in_range,
         joins_by_hour=day.joins_by_hour,
         waits_by_hour=day.waits_by_hour,
         wait_seconds_by_hour=day.wait_seconds_by_hour,

@@ -54,6 +54,9 @@ class QueueState(models.Model):
     # Learnt from actual service times, the business's configured average as prior.
     service_estimate_seconds = models.PositiveIntegerField(null=True)
     served_samples = models.PositiveIntegerField(default=0)
+    # The wait estimator's inputs, recomputed at every change of the queue under this
+    # row's lock (queues/estimates.py): reading an estimate then costs no query.
+    estimate_model = models.JSONField(default=dict, blank=True)
     version = models.BigIntegerField(default=0)
     # The shop screen's own read-only, revocable link (no merchant session on the TV).
     display_token = models.CharField(max_length=64, unique=True, default=new_display_token)
@@ -200,6 +203,11 @@ class QueueEntry(models.Model):
     )
     estimated_wait_seconds = models.PositiveIntegerField(_("estimated wait at join (s)"),
                                                          default=0)
+    # The ~80 % range shown at join: the share of real waits inside it is published.
+    estimated_wait_low_seconds = models.PositiveIntegerField(
+        _("shortest wait announced at join (s)"), null=True, blank=True)
+    estimated_wait_high_seconds = models.PositiveIntegerField(
+        _("longest wait announced at join (s)"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     # Join to call; compared with estimated_wait_seconds to measure the estimate.
     actual_wait_seconds = models.PositiveIntegerField(_("actual wait (s)"), null=True,

@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from businesses.models import Business
+from queues import estimates
+from queues.estimates import WaitEstimate
 from queues.events import queue_event
 from queues.models import (
     LIVE_STATUSES,
@@ -59,17 +61,6 @@ ENTRY_BUSINESS_TIMEOUT = 24 * 3600
 
 class QueueError(WaitifyError):
     pass
-
-
-@dataclass(frozen=True)
-class WaitEstimate:
-    minutes: int
-    low: int
-    high: int
-
-    @property
-    def is_range(self) -> bool:
-        return self.low != self.high
 
 
 # --- Reading -------------------------------------------------------------------------
@@ -106,15 +97,17 @@ def service_estimate_seconds(business: Business, state: QueueState | None) -> in
     return business.average_service_time
 
 
-def wait_estimate(business: Business, state: QueueState | None, position: int) -> WaitEstimate:
-    """Expected wait for the customer at `position`, as a range while we know little."""
-    per_customer = service_estimate_seconds(business, state)
-    minutes = round(position * per_customer / 60)
-    samples = state.served_samples if state else 0
-    spread = 0.5 if samples < 5 else 0.25 if samples < 20 else 0.0
-    low = max(0, int(minutes * (1 - spread)))
-    high = int(round(minutes * (1 + spread)))
-    return WaitEstimate(minutes=minutes, low=low, high=high)
+def wait_estimate(business: Business, state: QueueState | None, position: int, *,
+                  service=None, now: datetime | None = None) -> WaitEstimate:
+    """Join to call for the customer at `position` (1: next) in `service`: median and
+    ~80 % range, from the model the last queue change left in the state (no query)."""
+    inputs = estimates.inputs_from_model(state.estimate_model if state else None, business)
+    scale = 1.0
+    if service is not None and getattr(service, "average_service_time", None):
+        scale = service.average_service_time / business.average_service_time
+    return estimates.estimate_wait(
+        inputs, ahead=position - 1, now=(now or timezone.now()).timestamp(),
+        service=str(service.pk) if service is not None else None, scale=scale)
 
 
 def queue_version(business_id) -> int | None:
@@ -187,8 +180,16 @@ def _changed(state: QueueState, event: str, business: Business,
              entry: QueueEntry | None = None) -> None:
     """Bump the version the status pages poll against and announce the event."""
     state.version += 1
+    if event == "called" and entry is not None and entry.actual_wait_seconds is not None \
+            and entry.estimated_wait_high_seconds is not None:
+        estimates.model_learn_call(state, low=entry.estimated_wait_low_seconds or 0,
+                                   high=entry.estimated_wait_high_seconds,
+                                   actual=entry.actual_wait_seconds)
+    if event in estimates.REFRESH_ON:
+        estimates.model_refresh(state, business, timezone.now())
     state.save(update_fields=["version", "service_day", "last_ticket", "next_sort_key",
-                              "service_estimate_seconds", "served_samples", "updated_at"])
+                              "service_estimate_seconds", "served_samples", "estimate_model",
+                              "updated_at"])
     version, business_id = state.version, state.business_id
     # robust: the change is committed; a cache that fails now must not turn it into
     # an error (the polls read the database until the next change sets the version).
@@ -438,14 +439,16 @@ def entry_join(*, business: Business, phone: str, name: str = "", language: str 
                                  code=ErrorCode.PRIORITY_NOT_ALLOWED)
             waiting, ahead = _waiting_with_room_for(business, phone, service=service,
                                                     priority=bool(priority))
-            estimate = wait_estimate(business, state, ahead + 1)
+            estimate = wait_estimate(business, state, ahead + 1, service=service)
             today = timezone.localdate(now)
             entry = QueueEntry.objects.create(
                 business=business, phone=phone, customer_name=name, service_day=today,
                 service=service, ticket_prefix=service.ticket_prefix,
                 ticket_number=_next_ticket(state, today, service.ticket_prefix),
                 sort_key=_append_key(state), priority=bool(priority),
-                estimated_wait_seconds=estimate.minutes * 60, language=language[:8],
+                estimated_wait_seconds=estimate.told_seconds,
+                estimated_wait_low_seconds=estimate.shown_low_seconds,
+                estimated_wait_high_seconds=estimate.shown_high_seconds, language=language[:8],
                 notify_by_sms=sms,
             )
             entry.position = ahead + 1
@@ -622,6 +625,7 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
         # Back to the same service (its first one if that service was retired meanwhile).
         service = (Service.objects.filter(pk=entry.service_id, is_active=True).first()
                    or _service_for_join(business, None))
+        estimate = wait_estimate(business, state, min(2, ahead + 1), service=service)
         new_entry = QueueEntry.objects.create(
             business=business, phone=entry.phone, customer_name=entry.customer_name,
             service=service, ticket_prefix=service.ticket_prefix, priority=entry.priority,
@@ -629,8 +633,10 @@ def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
             ticket_number=_next_ticket(state, today, service.ticket_prefix),
             sort_key=_key_after(business, state, 0, service_id=service.pk,
                                 priority=entry.priority),
-            estimated_wait_seconds=wait_estimate(business, state, min(2, ahead + 1)).minutes
-            * 60, language=entry.language, rejoined_from=entry,
+            estimated_wait_seconds=estimate.told_seconds,
+            estimated_wait_low_seconds=estimate.shown_low_seconds,
+            estimated_wait_high_seconds=estimate.shown_high_seconds,
+            language=entry.language, rejoined_from=entry,
             notify_by_sms=entry.notify_by_sms,
         )
         _changed(state, "rejoined", business, new_entry)

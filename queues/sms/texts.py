@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from businesses.models import Business
-from queues.models import CancelledBy, QueueEntry, SmsType
-from queues.services import REJOIN_WINDOW, entry_position
+from queues.models import CancelledBy, QueueEntry, QueueState, SmsType
+from queues.services import REJOIN_WINDOW, entry_position, wait_estimate
 from queues.sms.gsm7 import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
 REJOIN_MINUTES = int(REJOIN_WINDOW.total_seconds() // 60)  # said in the "missed" text
@@ -26,6 +26,12 @@ def _wait_label(seconds: int) -> str:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
     return f"{hours}h{rest:02d}"
+
+
+def _reminder_wait_seconds(entry: QueueEntry, business: Business) -> int:
+    """The wait of the third in line, by the estimate the status page shows."""
+    state = QueueState.objects.filter(pk=business.pk).first()
+    return wait_estimate(business, state, 3, service=entry.service).told_seconds
 
 
 def _status_link(entry: QueueEntry) -> str:
@@ -59,8 +65,9 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
             **values, "position": _position(entry),
             "wait": _wait_label(entry.estimated_wait_seconds), "link": _status_link(entry)}
     if sms_type == SmsType.REMINDER:
-        return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s). "
-                 "Please head back to the counter.") % values
+        return _("%(name)s: only 2 people ahead of you now (ticket %(ticket)s), your turn "
+                 "in ~%(wait)s. Please head back to the counter.") % {
+            **values, "wait": _wait_label(_reminder_wait_seconds(entry, business))}
     if sms_type == SmsType.YOUR_TURN:
         minutes = business.client_timeout_minutes
         counter = _counter_to_name(entry)

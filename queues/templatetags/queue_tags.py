@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -99,3 +100,17 @@ def poll_seconds(status) -> int:
     if status.is_your_turn:
         return POLL_CALLED_SECONDS
     return POLL_OTHER_SECONDS
+
+
+@register.filter
+def wait_minutes(estimate, part: str = "point"):
+    """One figure of a wait estimate in minutes, in a span the page counts down between
+    two polls (static/js/wait_countdown.js): `part` is "point", "low" or "high"."""
+    if part == "low":
+        minutes, seconds, rounding = estimate.low, estimate.low_seconds, "down"
+    elif part == "high":
+        minutes, seconds, rounding = estimate.high, estimate.high * 60, "up"
+    else:
+        minutes, seconds, rounding = estimate.minutes, estimate.seconds, "near"
+    return format_html('<span class="wait-minutes" data-countdown-seconds="{}" '
+                       'data-round="{}">{}</span>', int(seconds), rounding, minutes)

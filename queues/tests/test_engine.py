@@ -34,7 +34,11 @@ def test_joining_gives_a_ticket_a_position_and_an_estimate(queue):
     assert first.phone == "+33612345678"
     assert (first.ticket_label, second.ticket_label) == ("A-001", "A-002")
     assert (entry_position(first), entry_position(second)) == (1, 2)
-    assert second.estimated_wait_seconds == 2 * queue.average_service_time
+    # Join to call: the first goes to a free counter at once, the second waits for the
+    # first one's service (the median, rounded down: the customer comes back early).
+    assert (first.estimated_wait_seconds, first.estimated_wait_high_seconds) == (0, 120)
+    assert 60 <= second.estimated_wait_seconds <= queue.average_service_time
+    assert second.estimated_wait_high_seconds > queue.average_service_time
 
 
 @pytest.mark.parametrize(("change", "code"), [
