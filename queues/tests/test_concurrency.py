@@ -1,4 +1,4 @@
-"""The queue engine under real concurrency (SPEC §4.4, §4.6, §4.10).
+"""The queue engine under real concurrency: joins, call-next and timeouts.
 
 Real threads, each with its own PostgreSQL connection, released together by a
 barrier: each thread connects before the barrier so the operations really

@@ -1,4 +1,4 @@
-"""The public join cannot be used to pump SMS (SPEC §9): rate limits per IP and per phone,
+"""The public join cannot be used to pump SMS: rate limits per IP and per phone,
 allowed destinations only, and a per-business hourly cap (tested in test_sms_outbox)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SMS through a real Celery worker and a real Redis broker (SPEC §10).
+"""SMS through a real Celery worker and a real Redis broker.
 
 1. A worker thread in this process (`celery.contrib.testing.worker`): a join
    leads to exactly one confirmation after commit, none when it rolls back.

@@ -1,4 +1,4 @@
-"""Random sequences of queue operations keep the engine's rules (SPEC §4).
+"""Random sequences of queue operations keep the engine's rules.
 
 A hypothesis state machine drives the services on a small queue (join, walk-in,
 cancel, call next, arrive, serve, miss, timeout, snooze, rejoin, open, close,
