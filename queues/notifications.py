@@ -46,7 +46,7 @@ from queues.models import (
     SmsStatus,
     SmsType,
 )
-from queues.services import REJOIN_WINDOW
+from queues.services import REJOIN_WINDOW, entry_position
 from queues.sms_backends import (
     TEMPORARY,
     UNKNOWN,
@@ -102,12 +102,8 @@ def _status_link(entry: QueueEntry) -> str:
 
 
 def _position(entry: QueueEntry) -> int:
-    position = getattr(entry, "position", None)  # entry_join sets it
-    if position is None:
-        position = QueueEntry.objects.filter(
-            business_id=entry.business_id, status="waiting", sort_key__lt=entry.sort_key
-        ).count() + 1
-    return position
+    # entry_join sets it; an entry called before its confirmation went out is first.
+    return getattr(entry, "position", None) or entry_position(entry) or 1
 
 
 def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> str:

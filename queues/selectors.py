@@ -23,11 +23,13 @@ from businesses.models import Business
 from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
 from queues.notifications import sms_capped_recently
 from queues.services import (
+    MAX_SNOOZES,
     REJOIN_WINDOW,
     JoinAvailability,
     WaitEstimate,
     join_availability,
     wait_estimate,
+    waiting_ahead,
 )
 from waitify.lib import opening_hours
 from waitify.lib.opening_hours import DayHours
@@ -59,6 +61,14 @@ class CustomerStatus:
         return (entry.status == EntryStatus.MISSED and entry.finished_at is not None
                 and timezone.now() - entry.finished_at <= REJOIN_WINDOW)
 
+    @property
+    def snoozes_left(self) -> int:
+        return max(0, MAX_SNOOZES - self.entry.snooze_count)
+
+    @property
+    def rejoin_minutes(self) -> int:
+        return int(REJOIN_WINDOW.total_seconds() // 60)
+
     def as_dict(self) -> dict:
         entry, estimate = self.entry, self.estimate
         return {
@@ -70,7 +80,7 @@ class CustomerStatus:
             "estimated_wait_range": [estimate.low, estimate.high] if estimate else None,
             "called_at": entry.called_at,
             "come_before": self.deadline,
-            "snoozes_left": max(0, 2 - entry.snooze_count),
+            "snoozes_left": self.snoozes_left,
             "sms": entry.notify_by_sms,
             "can_rejoin": self.can_rejoin,
             "business": {"name": self.business.name,
@@ -81,8 +91,7 @@ class CustomerStatus:
 def customer_status(secret: str) -> CustomerStatus | None:
     """The customer's view of their entry: 1 query (the entry with its business, queue
     state and the number of people waiting ahead of it)."""
-    ahead = (QueueEntry.objects.waiting()
-             .filter(business_id=OuterRef("business_id"), sort_key__lt=OuterRef("sort_key"))
+    ahead = (waiting_ahead(OuterRef("business_id"), OuterRef("sort_key"))
              .order_by().values("business_id").annotate(count=Count("pk")).values("count"))
     entry = (QueueEntry.objects.with_secret(secret)
              .select_related("business__queue_state_row")

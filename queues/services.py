@@ -67,14 +67,18 @@ class WaitEstimate:
 
 # --- Reading -------------------------------------------------------------------------
 
+def waiting_ahead(business_id, sort_key):
+    """The waiting entries ahead of a place in line (values, or `OuterRef`s in a
+    subquery): the one definition of a position, counted by `entry_position` here and
+    by the customer's status read."""
+    return QueueEntry.objects.waiting().filter(business_id=business_id, sort_key__lt=sort_key)
+
+
 def entry_position(entry: QueueEntry) -> int | None:
     """1 for the next customer to be called; None once the entry is not waiting."""
     if entry.status != EntryStatus.WAITING:
         return None
-    ahead = QueueEntry.objects.filter(
-        business_id=entry.business_id, status=EntryStatus.WAITING, sort_key__lt=entry.sort_key
-    ).count()
-    return ahead + 1
+    return waiting_ahead(entry.business_id, entry.sort_key).count() + 1
 
 
 def service_estimate_seconds(business: Business, state: QueueState | None) -> int:
@@ -517,7 +521,7 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
 
 
 def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
-    """A customer missed less than 15 minutes ago comes back second in line."""
+    """A customer missed less than `REJOIN_WINDOW` ago comes back second in line."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
         now = timezone.now()

@@ -146,6 +146,27 @@ def test_a_missed_customer_rejoins_from_the_status_page(client, queue):
     assert services.entry_position(again) == 2
 
 
+
+def test_the_snooze_button_goes_once_the_engine_refuses_another_snooze(client, queue):
+    first, *_ = fill(queue, 3)
+    status_url = reverse("queues:status", args=[first.secret])
+    snooze_url = reverse("queues:snooze", args=[first.secret])
+    for _snooze in range(services.MAX_SNOOZES):
+        assert snooze_url in client.get(status_url).content.decode()
+        services.entry_snooze(entry=first)
+    assert snooze_url not in client.get(status_url).content.decode()
+    with pytest.raises(services.QueueError):
+        services.entry_snooze(entry=first)
+
+
+def test_the_missed_page_states_the_engine_s_rejoin_window(client, queue):
+    missed, *_ = fill(queue, 2)
+    services.queue_call_next(business=queue)
+    services.entry_miss(entry=missed)
+    html = client.get(reverse("queues:status", args=[missed.secret])).content.decode()
+    minutes = int(services.REJOIN_WINDOW.total_seconds() // 60)
+    assert f"Possible pendant {minutes} minutes après votre tour." in html
+
 def test_an_unknown_ticket_is_a_friendly_404(client, db):
     response = client.get(reverse("queues:status", args=["nope"]))
     assert response.status_code == 404
