@@ -2,6 +2,10 @@
 
 Three personas, as in every view test: the owner (`merchant`), another
 merchant (`outsider`) and an anonymous visitor (`client`).
+
+Tests import their helpers from modules (`businesses.tests.factories`,
+`waitify.tests.browser`); the names below are re-exported for older imports
+(`from conftest import make_merchant`).
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from rest_framework.test import APIClient
 
 from businesses import services as business_services
 from businesses.models import Plan, User
+from businesses.tests.factories import PASSWORD, make_merchant
 from waitify import celery_app
 from waitify.lib.breaker import redis_breaker
+from waitify.tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS_DIR
 
-PASSWORD = "correct-horse-battery-staple"
-
+# Re-exported for tests still written `from conftest import make_merchant`.
+__all__ = ["DESKTOP", "PASSWORD", "PHONE", "SCREENSHOTS_DIR", "make_merchant"]
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
@@ -66,12 +72,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     seed = importlib.import_module("businesses.migrations.0002_default_plans")
     with django_db_blocker.unblock():
         seed.seed_plans_and_settings(apps, None)
-
-
-def make_merchant(email: str, plan: str = "basic", **extra) -> User:
-    business_services.ensure_default_plans()  # a transactional test's flush removes them
-    user = User.objects.create_user(email, PASSWORD, plan=Plan.objects.get(name=plan), **extra)
-    return user
 
 
 @pytest.fixture
@@ -133,15 +133,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --- Real browser: Debian's chromium driven by Playwright ----------------------------
-# Used by tests marked `browser`. Screenshots land in /screenshots/ (gitignored) so
-# that a person can look at every page after a run.
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic"]
-SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+# Used by tests marked `browser` (constants in waitify/tests/browser.py).
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from businesses import services
 from businesses.models import Business, PlatformSettings, User
-from conftest import PASSWORD, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 from queues.models import QueueEntry, SmsLog, SmsType
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}

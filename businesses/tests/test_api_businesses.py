@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from businesses import services
 from businesses.models import Business, PlatformSettings
 from businesses.services import BusinessError
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 LIST_URL = "/api/v1/businesses"
 SUMMARY_URL = "/api/v1/businesses/summary"

@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from kombu import pools as kombu_pools
 
 from businesses import services as business_services
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import Heartbeat, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.tests import sms_fakes

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 
 from businesses import services as business_services
 from businesses.models import Business, User
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError, entry_position
