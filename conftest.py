@@ -127,7 +127,17 @@ def outsider_api_client(outsider) -> APIClient:
     return api
 
 
+# Tests that need the machine to themselves (a real browser, processes started by the
+# test, real concurrency and timing) are also `serial`: `make test` runs them in a
+# second pass, one at a time, after the parallel pass (pytest -n) of all the others.
+SERIAL = ("browser", "compose", "postgres")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(name in item.keywords for name in SERIAL):
+            item.add_marker(pytest.mark.serial)
     # Row locks under real concurrency need PostgreSQL: skipped, loudly, without it.
     if connection.vendor == "postgresql":
         return
