@@ -52,9 +52,9 @@ test: install messages browser caddy
 	@eval "$$($(PY) scripts/test_services.py)" && \
 	  $(PY) -m ruff check . && { \
 	  status=0; \
-	  $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS) \
+	  $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --pass parallel $(PYTEST_ARGS) \
 	    || { code=$$?; [ $$code -eq 5 ] || status=$$code; }; \
-	  $(PY) -m pytest -p no:cacheprovider -n $(SERIAL_WORKERS) -m serial $(filter-out --create-db,$(PYTEST_ARGS)) \
+	  $(PY) -m pytest -p no:cacheprovider -n $(SERIAL_WORKERS) --pass serial $(filter-out --create-db,$(PYTEST_ARGS)) \
 	    || { code=$$?; [ $$code -eq 5 ] || status=$$code; }; \
 	  exit $$status; }
 

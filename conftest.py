@@ -129,8 +129,14 @@ def outsider_api_client(outsider) -> APIClient:
 
 # Tests that need the machine to themselves (a real browser, processes started by the
 # test, real concurrency and timing) are also `serial`: `make test` runs them in a
-# second pass, one at a time, after the parallel pass (pytest -n) of all the others.
+# second pass (`--pass serial`), one at a time, after the parallel pass (`--pass
+# parallel`, pytest -n) of all the others. A `-m` of one's own still applies to both.
 SERIAL = ("browser", "compose", "postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--pass", dest="test_pass", choices=["parallel", "serial"],
+                     help="parallel: leave out the tests marked serial; serial: only them")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
@@ -138,6 +144,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(name in item.keywords for name in SERIAL):
             item.add_marker(pytest.mark.serial)
+    test_pass = config.getoption("test_pass")
+    if test_pass:
+        wanted = test_pass == "serial"
+        kept = [item for item in items if ("serial" in item.keywords) == wanted]
+        config.hook.pytest_deselected(
+            items=[item for item in items if ("serial" in item.keywords) != wanted])
+        items[:] = kept
     # Row locks under real concurrency need PostgreSQL: skipped, loudly, without it.
     if connection.vendor == "postgresql":
         return
