@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 SERIAL_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),0,1)
 
-.PHONY: run test install browser caddy lint messages bench clean
+.PHONY: run test install browser caddy lint messages bench bench-queue clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing Python packages into $(VENV) (first run: a few minutes)…"
@@ -61,7 +61,13 @@ test: install messages browser caddy
 lint: install
 	$(PY) -m ruff check .
 
-bench: install
+# Rush-hour shops per machine, this tree and the code before the simplification in the
+# same run (about 30 minutes on 2 cores; run it alone on the machine).
+bench: install messages
+	$(PY) bench/rush.py --compare 8100a3d
+
+# The queue endpoints one by one (wrk, closed loop), with their same-run ratios.
+bench-queue: install
 	$(PY) bench/run.py
 
 clean:

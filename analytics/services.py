@@ -20,7 +20,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -32,7 +31,8 @@ from django.utils.translation import gettext_lazy as _
 from analytics.days import business_timezone, day_bounds, local_time_after, local_today
 from analytics.models import DailyStat
 from businesses.models import Business, User
-from queues.models import SMS_SENT_STATUSES, EntryStatus, QueueEntry, SmsLog
+from queues.models import EntryStatus, QueueEntry, SmsLog
+from queues.sms.usage import sms_used_by_business
 from waitify.lib.errors import WaitifyError
 
 logger = logging.getLogger("waitify.analytics")
@@ -283,19 +283,11 @@ def _add_peak_queue_and_busiest_window(figures: dict[uuid.UUID, _DayFigures], re
 
 def sms_sent_by_business(scope: QuerySet[Business], start: datetime,
                          end: datetime) -> dict[uuid.UUID, int]:
-    """SMS that left for real (sent or delivered) during the day, per business.
-
-    Read through the relation's name from the businesses, so a business without
-    SMS still counts 0, in one GROUP BY over the day's rows (index business,
-    created_at: an SMS is sent within minutes of the queue change that wrote it).
-    """
-    rows = (scope.annotate(day_sms=FilteredRelation("sms_logs", condition=Q(
-                sms_logs__created_at__gte=start - timedelta(days=1),
-                sms_logs__created_at__lt=end,
-                sms_logs__sent_at__gte=start, sms_logs__sent_at__lt=end,
-                sms_logs__status__in=SMS_SENT_STATUSES)))
-            .values("id").annotate(sent=Count("day_sms__id")).order_by())
-    return {row["id"]: row["sent"] for row in rows if row["sent"]}
+    """SMS used during the day, per business, counted as the SMS meter, the quota e-mails
+    and the invoice count them (queues.sms.usage): the days of a month add up to its
+    usage. One GROUP BY over the day's rows."""
+    return {uuid.UUID(row["business_id"]): row["sms"]
+            for row in sms_used_by_business(businesses=scope, start=start, end=end)}
 
 
 def _daily_stat(business_id: uuid.UUID, day: _DayFigures, date_: date) -> DailyStat:

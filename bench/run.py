@@ -1,4 +1,4 @@
-"""`make bench`: the queue's benchmark, in one command.
+"""`make bench-queue`: the queue's benchmark, in one command.
 
 1. Recreates the PostgreSQL database waitify_bench, migrates it, seeds it
    through the services; the cache is Redis db 9.
@@ -43,7 +43,8 @@ OUT = ROOT / "var" / "bench"
 REPORT = Path(os.environ.get("BENCH_REPORT", ROOT / "docs" / "BENCHMARKS.md"))
 KNOBS = ("BENCH_DURATION", "BENCH_REPS", "BENCH_PORT", "BENCH_PG", "BENCH_CELERY_EAGER",
          "BENCH_REPORT")
-COMMAND = " ".join([*(f"{k}={os.environ[k]}" for k in KNOBS if k in os.environ), "make bench"])
+COMMAND = " ".join([*(f"{k}={os.environ[k]}" for k in KNOBS if k in os.environ),
+                    "make bench-queue"])
 
 # Both this process (seeding, resets, checks) and the server read these.
 BENCH_ENV = {

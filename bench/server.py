@@ -34,6 +34,7 @@ class Server:
     log_path: Path
     env: dict
     workers: int = 4
+    root: Path = ROOT  # the tree served (bench/rush.py also serves an export of an old commit)
     process: subprocess.Popen | None = None
     log_file: object = None
 
@@ -48,7 +49,7 @@ class Server:
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "waitify.wsgi:application",
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
              "--worker-class", "sync", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+            cwd=self.root, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60

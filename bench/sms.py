@@ -285,7 +285,7 @@ def join_latency(joins: int, rounds: int) -> dict:
     # Where the added time goes: the two parts a join with SMS pays on top.
     from queues.models import QueueEntry as Entry
     from queues.models import SmsType
-    from queues.notifications import compose_sms
+    from queues.sms.texts import compose_sms
 
     entry = Entry.objects.filter(business__sms_enabled=True).select_related("business").first()
     entry.position = 3  # as entry_join leaves it: no query to find it
@@ -417,9 +417,9 @@ def render(throughput: list[dict], latency: dict, started: datetime, took: float
         f"{latency['joins']} joins per mode (queues emptied between rounds), after 20 "
         "warm-up joins each; "
         f"{latency['server_errors']} server errors. Celery not eager: with SMS on, the "
-        "request writes the outbox row in its transaction and, once its answer is sent "
-        "(`request_finished`), hands one task to Redis; the sending itself happens in a "
-        "worker. Queries and sends counted in-process with Django's test client.",
+        "request writes the outbox row in its transaction and, once it commits "
+        "(`transaction.on_commit`), hands one task per SMS to Redis; the sending itself "
+        "happens in a worker. Queries and sends counted in-process with Django's test client.",
         "",
         "| join | median | p95 | SQL queries | Celery sends |",
         "|---|---:|---:|---:|---:|",

@@ -1,8 +1,9 @@
-"""Reads for billing: the usage meter, SMS counts, invoices, the plan table.
+"""Reads for billing: the usage meter, invoices, the plan table.
 
-Months are calendar months in the platform's time zone (Europe/Paris): the
-quota, the meter on the billing page and the overage invoiced at the end of
-the month all use the same bounds.
+Months are calendar months in the platform's time zone (Europe/Paris), and
+SMS are counted by `queues.sms.usage.sms_usage`: the quota, the meter on the
+billing page and the overage invoiced at the end of the month all use the
+same bounds and the same count as the dashboard and the quota e-mails.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,10 +20,13 @@ from djstripe.models import Invoice as StripeInvoice
 from djstripe.models import Subscription as StripeSubscription
 
 from businesses.models import Business, Plan, PlatformSettings, User
-from queues.models import SmsLog, SmsStatus
 
-# A message whose fate is unknown may well have been delivered: it is billed.
-BILLABLE_SMS_STATUSES = (SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.UNKNOWN)
+# Billing's months are those SMS usage is counted in (re-exported for billing's callers).
+from queues.sms.usage import month_bounds as month_bounds
+from queues.sms.usage import month_of as month_of
+from queues.sms.usage import next_month as next_month
+from queues.sms.usage import sms_usage
+
 # Stripe subscription states in which the account is (still) subscribed.
 LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "paused", "incomplete")
 BILLED_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid")
@@ -30,42 +34,8 @@ BILLED_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid")
 
 # --- Months ------------------------------------------------------------------------------------
 
-def month_of(moment: datetime | None = None) -> date:
-    return timezone.localdate(moment or timezone.now()).replace(day=1)
-
-
 def previous_month(month: date) -> date:
     return (month - timedelta(days=1)).replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return (month + timedelta(days=32)).replace(day=1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """[start, end) of a month as aware datetimes in the platform's time zone."""
-    tz = timezone.get_default_timezone()
-    start = datetime(month.year, month.month, 1, tzinfo=tz)
-    end_month = next_month(month)
-    return start, datetime(end_month.year, end_month.month, 1, tzinfo=tz)
-
-
-# --- SMS ---------------------------------------------------------------------------------------
-
-def billable_sms_by_business(*, account: User, start: datetime, end: datetime) -> list[dict]:
-    """Billable SMS per business of the account in [start, end), from the SMS log.
-
-    The one place billing counts SMS (one GROUP BY query). Inactive businesses
-    count too: what they sent while active is billed.
-    """
-    rows = (SmsLog.objects
-            .filter(business__owner=account, created_at__gte=start, created_at__lt=end,
-                    status__in=BILLABLE_SMS_STATUSES)
-            .values("business_id", "business__name")
-            .annotate(sms=Count("id"))
-            .order_by("business__name", "business_id"))
-    return [{"business_id": str(row["business_id"]), "name": row["business__name"],
-             "sms": row["sms"]} for row in rows]
 
 
 # --- The meter ---------------------------------------------------------------------------------
@@ -114,18 +84,15 @@ class UsageMeter:
 
 
 def usage_meter(*, account: User, month: date | None = None) -> UsageMeter:
-    month = month or month_of()
-    start, end = month_bounds(month)
-    by_business = billable_sms_by_business(account=account, start=start, end=end)
-    plan = account.plan
+    usage = sms_usage(account, month or month_of())
     return UsageMeter(
-        month=month,
-        plan=plan,
-        sms_included=plan.sms_quota_monthly if plan else 0,
-        sms_used=sum(row["sms"] for row in by_business),
+        month=usage.month,
+        plan=account.plan,
+        sms_included=usage.quota,
+        sms_used=usage.used,
         unit_cost_cents=PlatformSettings.load().sms_unit_cost_cents,
         active_businesses=Business.objects.filter(owner=account, is_active=True).count(),
-        by_business=by_business,
+        by_business=usage.by_business,
     )
 
 

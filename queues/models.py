@@ -198,9 +198,6 @@ class SmsStatus(models.TextChoices):
     SUPPRESSED = "suppressed", _("Not sent (blocked)")
 
 
-SMS_SENT_STATUSES = (SmsStatus.SENT, SmsStatus.DELIVERED)
-
-
 class SmsLog(models.Model):
     """One text message: the outbox row written with the queue change, then its fate.
 

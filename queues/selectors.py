@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from businesses.models import Business
 from queues.models import EntryStatus, QueueEntry, QueueState, SmsLog
-from queues.notifications import sms_capped_recently
 from queues.services import (
     MAX_SNOOZES,
     REJOIN_WINDOW,
@@ -31,6 +30,7 @@ from queues.services import (
     wait_estimate,
     waiting_ahead,
 )
+from queues.sms.outbox import sms_capped_recently
 from waitify.lib import opening_hours
 from waitify.lib.opening_hours import DayHours
 

@@ -15,10 +15,12 @@ from businesses import qr
 from businesses.models import Business
 from businesses.services import account_summary
 from businesses.views import get_business_for_user
-from queues import device_tickets, limits, notifications, selectors, services
+from queues import device_tickets, limits, selectors, services
 from queues.forms import JoinForm, ResendLinkForm, WalkInForm
 from queues.models import QueueEntry, QueueState
 from queues.services import QueueError
+from queues.sms.outbox import sms_capped_recently
+from queues.sms.usage import sms_usage
 from waitify.lib.tokens import looks_like_token
 
 
@@ -34,19 +36,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     businesses = (
         Business.objects.filter(owner=request.user).select_related("owner").with_queue_counts()
-        .annotate(
-            sms_this_month=notifications.sms_month_count(),
-            sms_capped=notifications.sms_capped_recently(),
-        )
+        .annotate(sms_capped=sms_capped_recently())
         .order_by("-is_active", "name")
     )
-    plan = request.user.plan
-    sms_usage = notifications.SmsUsage(  # every business is listed: no extra query
-        used=sum(business.sms_this_month for business in businesses),
-        quota=plan.sms_quota_monthly if plan else 0)
+    usage = sms_usage(request.user)
+    for business in businesses:
+        business.sms_this_month = usage.used_by(business.pk)
     return render(request, "queues/overview.html", {
         "businesses": businesses, "summary": account_summary(user=request.user),
-        "sms_usage": sms_usage,
+        "sms_usage": usage,
     })
 
 

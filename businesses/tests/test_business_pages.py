@@ -393,8 +393,8 @@ def test_the_overview_runs_the_same_number_of_queries_for_1_and_5_businesses(
         services.business_create(owner=merchant, name=f"Shop {number}", business_type="bakery")
     client.force_login(merchant)
 
-    # session, user, plan, active count, businesses with their figures
-    with django_assert_num_queries(5):
+    # session, user, plan, active count, businesses with their figures, SMS used
+    with django_assert_num_queries(6):
         response = client.get(reverse("queues:overview"))
     assert response.status_code == 200
     assert response.content.decode().count("business-card") == count

@@ -81,3 +81,21 @@ def clock(moment: datetime | None, zone) -> str:
 def join_availability(business: Business, waiting: int) -> JoinAvailability:
     """Whether customers can join `business` now, for the merchant's pages."""
     return services.join_availability(business, waiting)
+
+
+# How often a customer's status page asks for news, in seconds: the head of the line every
+# few seconds, further back less often (a call reaches positions 1 to 4 within 5 s; the
+# 15th waits 16 s, and the SMS tells them anyway). Whatever the interval, the page asks at
+# once when it comes back into view (static/js/repoll.js).
+POLL_HEAD_SECONDS, POLL_MAX_SECONDS = 3, 20
+POLL_CALLED_SECONDS, POLL_OTHER_SECONDS = 5, 10
+
+
+@register.filter
+def poll_seconds(status) -> int:
+    """The status card's poll interval for this customer (`status`: a CustomerStatus)."""
+    if status.position:
+        return min(max(status.position + 1, POLL_HEAD_SECONDS), POLL_MAX_SECONDS)
+    if status.is_your_turn:
+        return POLL_CALLED_SECONDS
+    return POLL_OTHER_SECONDS

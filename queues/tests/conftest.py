@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from queues import sms_backends
+from queues.sms import backends
 
 
 @pytest.fixture
-def sms_outbox(settings) -> list[sms_backends.OutboxMessage]:
-    """SMS go to `sms_backends.outbox`; the list is returned, emptied first."""
+def sms_outbox(settings) -> list[backends.OutboxMessage]:
+    """SMS go to `backends.outbox`; the list is returned, emptied first."""
     settings.SMS_BACKEND = "locmem"
-    sms_backends.outbox.clear()
-    yield sms_backends.outbox
-    sms_backends.outbox.clear()
+    backends.outbox.clear()
+    yield backends.outbox
+    backends.outbox.clear()
 
 
 class SnsOutbox:
@@ -42,7 +42,7 @@ def sns(settings, monkeypatch) -> SnsOutbox:
     settings.AWS_SECRET_ACCESS_KEY = "testing"  # noqa: S105
     settings.AWS_SNS_ENDPOINT_URL = None
     monkeypatch.setenv("AWS_DEFAULT_REGION", settings.AWS_REGION)
-    sms_backends._sns_client.cache_clear()
+    backends._sns_client.cache_clear()
     with mock_aws():
         yield SnsOutbox(sns_backends[DEFAULT_ACCOUNT_ID][settings.AWS_REGION])
-    sms_backends._sns_client.cache_clear()
+    backends._sns_client.cache_clear()

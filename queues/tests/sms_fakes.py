@@ -13,7 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
-from queues.sms_backends import BaseSmsBackend, SendResult
+from queues.sms.backends import BaseSmsBackend, SendResult
 
 
 def provider_log(directory: str | os.PathLike) -> Path:

@@ -208,14 +208,13 @@ def test_a_link_past_the_hourly_cap_is_suppressed_like_any_sms(
 
 def test_a_texted_link_counts_in_the_months_sms(
         client, queue, merchant, sms_outbox, django_capture_on_commit_callbacks):
-    from queues.notifications import sms_month_count
+    from queues.sms.usage import sms_usage
 
     with django_capture_on_commit_callbacks(execute=True):
         join(queue, PHONE)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(link_url(queue), {"phone": PHONE})
-    used = type(queue).objects.annotate(n=sms_month_count()).get(pk=queue.pk).n
-    assert used == 2
+    assert sms_usage(queue.owner).used_by(queue.pk) == 2
 
 
 def test_a_page_only_customer_is_sent_nothing(client, queue, sms_outbox,

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from queues import limits, services
 from queues.models import EntryStatus, QueueEntry, SmsLog
-from queues.notifications import sms_month_count
+from queues.sms.usage import sms_usage
 from queues.tests.factories import open_queue
 
 API = "/api/v1"
@@ -72,8 +72,7 @@ def test_a_french_mobile_that_ticks_no_sms_is_never_texted_nor_counted(
         services.entry_cancel(entry=again)
     assert again.notify_by_sms is False
     assert not SmsLog.objects.exists() and sms_outbox == []
-    used = type(queue).objects.annotate(n=sms_month_count()).get(pk=queue.pk).n
-    assert used == 0
+    assert sms_usage(queue.owner).used == 0
 
 
 def test_an_invalid_number_keeps_its_clear_error_even_without_sms(client, queue):

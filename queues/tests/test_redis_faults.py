@@ -21,8 +21,8 @@ from django.utils import timezone
 from kombu import pools as kombu_pools
 from rest_framework.authtoken.models import Token
 
-from queues import notifications, sms_backends
 from queues.models import EntryStatus, QueueEntry, SmsLog, SmsStatus
+from queues.sms import backends, outbox
 from queues.tests.factories import french_mobile, open_queue
 from waitify import celery_app
 from waitify.lib.breaker import redis_breaker
@@ -234,7 +234,7 @@ def _reset_producer_pools() -> None:
 def test_sms_wait_in_the_outbox_while_redis_is_down_and_leave_when_it_returns(
         client, queue, cache_on_private_redis, settings):
     settings.SMS_BACKEND = "locmem"
-    sms_backends.outbox.clear()
+    backends.outbox.clear()
     server = cache_on_private_redis
     with broker_at(server.url):
         server.stop()
@@ -244,18 +244,18 @@ def test_sms_wait_in_the_outbox_while_redis_is_down_and_leave_when_it_returns(
         assert response.status_code == 302
         log = SmsLog.objects.get(entry__business=queue)
         assert log.status == SmsStatus.PENDING
-        assert sms_backends.outbox == []
+        assert backends.outbox == []
 
         server.start()
         with start_worker(celery_app, pool="solo", perform_ping_check=False,
                           shutdown_timeout=10, loglevel="WARNING"):
-            notifications.sms_sweep(now=timezone.now() + notifications.SWEEP_GRACE
+            outbox.sms_sweep(now=timezone.now() + outbox.SWEEP_GRACE
                                     + timedelta(seconds=1))
             deadline = time.monotonic() + 20
-            while not sms_backends.outbox and time.monotonic() < deadline:
+            while not backends.outbox and time.monotonic() < deadline:
                 time.sleep(0.1)
         connection.close()
 
     log.refresh_from_db()
     assert log.status == SmsStatus.SENT
-    assert [message.phone for message in sms_backends.outbox] == ["+33612345678"]
+    assert [message.phone for message in backends.outbox] == ["+33612345678"]

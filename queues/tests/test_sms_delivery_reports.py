@@ -12,9 +12,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from businesses.models import Business
-from queues import notifications, services, sms_backends
+from queues import services
 from queues.models import SmsLog, SmsStatus, SmsType
+from queues.sms import backends, delivery, outbox
+from queues.sms.usage import sms_usage
 from queues.tests.factories import fill, join, open_queue
 
 GROUP = "sns/eu-west-3/123456789012/DirectPublishToPhoneNumber"
@@ -24,8 +25,8 @@ GROUP = "sns/eu-west-3/123456789012/DirectPublishToPhoneNumber"
 def reports(sns, settings):
     """Writes delivery status log lines as SNS does; the cursor starts empty."""
     settings.SMS_DELIVERY_LOG_GROUP = GROUP
-    cache.delete(notifications.DELIVERY_CURSOR_KEY)
-    sms_backends._logs_client.cache_clear()  # a client made for this test's moto
+    cache.delete(delivery.DELIVERY_CURSOR_KEY)
+    backends._logs_client.cache_clear()  # a client made for this test's moto
     logs = boto3.client("logs", region_name=settings.AWS_REGION)
     created: set[str] = set()
 
@@ -46,8 +47,8 @@ def reports(sns, settings):
             {"timestamp": int(at.timestamp() * 1000), "message": json.dumps(line)}])
 
     yield write
-    cache.delete(notifications.DELIVERY_CURSOR_KEY)
-    sms_backends._logs_client.cache_clear()
+    cache.delete(delivery.DELIVERY_CURSOR_KEY)
+    backends._logs_client.cache_clear()
 
 
 def sent_confirmation(queue, phone: str, django_capture_on_commit_callbacks) -> SmsLog:
@@ -67,7 +68,7 @@ def test_the_carriers_reports_make_sent_sms_delivered_or_failed(
     reports(lost.provider_message_id, "FAILURE", "Unknown error attempting to reach phone")
     reports("someone-elses-message", "SUCCESS", "Message has been accepted by phone")
 
-    assert notifications.sms_record_delivery_reports() == {"delivered": 1, "failed": 1}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 1, "failed": 1}
 
     arrived.refresh_from_db()
     lost.refresh_from_db()
@@ -83,11 +84,11 @@ def test_reading_the_same_reports_again_changes_nothing(
     log = sent_confirmation(open_queue(business), "06 12 34 56 78",
                             django_capture_on_commit_callbacks)
     reports(log.provider_message_id, "SUCCESS", "Message has been accepted by phone")
-    assert notifications.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
     delivered_at = SmsLog.objects.get(pk=log.pk).delivered_at
 
-    cache.delete(notifications.DELIVERY_CURSOR_KEY)  # a lost cursor reads it all again
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
+    cache.delete(delivery.DELIVERY_CURSOR_KEY)  # a lost cursor reads it all again
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
     assert SmsLog.objects.get(pk=log.pk).delivered_at == delivered_at
 
 
@@ -96,9 +97,9 @@ def test_without_delivery_logs_nothing_changes_and_nothing_fails(
     log = sent_confirmation(open_queue(business), "06 12 34 56 78",
                             django_capture_on_commit_callbacks)
     settings.SMS_DELIVERY_LOG_GROUP = GROUP  # set up, but SNS has not written a line yet
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
     settings.SMS_DELIVERY_LOG_GROUP = ""  # not set up at all
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
     assert SmsLog.objects.get(pk=log.pk).status == SmsStatus.SENT
 
 
@@ -118,7 +119,7 @@ def test_the_reports_cost_the_same_queries_however_many_they_are(
 
     # the rows reported (sent, or unknown for the phone), then one batched UPDATE
     with django_assert_num_queries(2):
-        assert notifications.sms_record_delivery_reports() == {"delivered": count + 1,
+        assert delivery.sms_record_delivery_reports() == {"delivered": count + 1,
                                                                "failed": 0}
     assert SmsLog.objects.filter(status=SmsStatus.DELIVERED).count() == count + 1
 
@@ -131,10 +132,10 @@ def lost_mid_send(entry, sms_type: str, settings) -> SmsLog:
     "unknown" by the sweep."""
     log = SmsLog.objects.get(entry=entry, type=sms_type)
     claimed_at = timezone.now()
-    assert notifications._claim(log.pk, claimed_at)
-    assert notifications._hand_off(log, claimed_at)
+    assert outbox._claim(log.pk, claimed_at)
+    assert outbox._hand_off(log, claimed_at)
     lease = timedelta(seconds=settings.SMS_CLAIM_LEASE_SECONDS + 1)
-    assert notifications.sms_sweep(now=claimed_at + lease)["lost"] == 1
+    assert outbox.sms_sweep(now=claimed_at + lease)["lost"] == 1
     log.refresh_from_db()
     assert log.status == SmsStatus.UNKNOWN and log.handed_at and not log.provider_message_id
     return log
@@ -155,7 +156,7 @@ def test_a_report_for_its_phone_settles_an_unknown_sms_as_delivered(
     reports(message_id, "SUCCESS", "Message has been accepted by phone",
             destination="+33612345678", at=log.handed_at + timedelta(seconds=2))
 
-    assert notifications.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
 
     log.refresh_from_db()
     assert log.status == SmsStatus.DELIVERED
@@ -163,9 +164,7 @@ def test_a_report_for_its_phone_settles_an_unknown_sms_as_delivered(
     assert log.provider_message_id == message_id
     assert log.provider_response["delivery"]["status"] == "SUCCESS"
     assert log.cost_cents > 0
-    used = (Business.objects.annotate(used=notifications.sms_month_count())
-            .values_list("used", flat=True).get(pk=business.pk))
-    assert used == 1
+    assert sms_usage(business.owner).used == 1
 
 
 def test_a_failure_report_for_its_phone_settles_an_unknown_sms_as_failed(
@@ -175,7 +174,7 @@ def test_a_failure_report_for_its_phone_settles_an_unknown_sms_as_failed(
     reports(message_id, "FAILURE", "Phone carrier has blocked this message",
             destination="+33612345678", at=log.handed_at + timedelta(seconds=2))
 
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 1}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 1}
 
     log.refresh_from_db()
     assert log.status == SmsStatus.FAILED and log.delivered_at is None
@@ -193,7 +192,7 @@ def test_a_report_for_another_phone_or_another_time_leaves_an_unknown_sms_unknow
     reports(sns_message_id(), "SUCCESS", "Message has been accepted by phone",
             destination="+33612345678", at=log.handed_at + timedelta(minutes=30))
 
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
 
     log.refresh_from_db()
     assert log.status == SmsStatus.UNKNOWN and log.provider_message_id == ""
@@ -210,7 +209,7 @@ def test_two_unknown_sms_to_one_phone_are_each_settled_by_one_report(
     reports(second_id, "FAILURE", "Unknown error attempting to reach phone",
             at=second.handed_at + timedelta(milliseconds=500))
 
-    assert notifications.sms_record_delivery_reports() == {"delivered": 1, "failed": 1}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 1, "failed": 1}
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -227,10 +226,10 @@ def test_reading_again_settles_no_other_unknown_sms_with_a_report_already_used(
     # published after both hand-offs: it could be either, and goes to the oldest
     reports(message_id, "SUCCESS", "Message has been accepted by phone",
             at=still_unknown.handed_at + timedelta(seconds=1))
-    assert notifications.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
+    assert delivery.sms_record_delivery_reports() == {"delivered": 1, "failed": 0}
 
-    cache.delete(notifications.DELIVERY_CURSOR_KEY)  # a lost cursor reads it all again
-    assert notifications.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
+    cache.delete(delivery.DELIVERY_CURSOR_KEY)  # a lost cursor reads it all again
+    assert delivery.sms_record_delivery_reports() == {"delivered": 0, "failed": 0}
 
     settled.refresh_from_db()
     still_unknown.refresh_from_db()

@@ -7,22 +7,23 @@ commit here, Celery runs eagerly in tests).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 import time_machine
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import IntegrityError, close_old_connections, transaction
-from django.test import RequestFactory
+from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
+from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
 
 from businesses.models import PlatformSettings
-from queues import notifications, services, tasks
+from queues import services, tasks
 from queues.models import EntryStatus, QueueEntry, SmsLog, SmsOptOut, SmsStatus, SmsType
-from queues.sms_backends import PERMANENT, TEMPORARY, UNKNOWN, LocmemBackend, SmsError
+from queues.sms import outbox
+from queues.sms.backends import PERMANENT, TEMPORARY, UNKNOWN, LocmemBackend, SmsError
 from queues.tests.factories import fill, join, open_queue
 
 
@@ -101,7 +102,7 @@ def test_a_second_event_of_the_same_type_never_writes_a_second_row(
     with django_capture_on_commit_callbacks(execute=True):
         entry = join(queue)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        notifications.sms_log_create(business=queue, entry=entry,
+        outbox.sms_log_create(business=queue, entry=entry,
                                      sms_type=SmsType.CONFIRMATION)
     assert SmsLog.objects.filter(entry=entry).count() == 1
     assert len(sms_outbox) == 1
@@ -184,7 +185,7 @@ def test_a_destination_no_longer_allowed_is_suppressed(queue, settings):
     assert (log.status, log.last_error) == (SmsStatus.SUPPRESSED, "destination_not_allowed")
 
 
-# --- After commit: one task per transaction, sent once -----------------------------------------
+# --- After commit: each SMS handed to the worker, sent once ---------------------------------------
 
 
 def test_after_commit_the_sms_is_sent_and_counted_on_the_entry(queue, sms_outbox,
@@ -202,26 +203,45 @@ def test_after_commit_the_sms_is_sent_and_counted_on_the_entry(queue, sms_outbox
     assert entry.sms_count == 1 and entry.last_sms_at == log.sent_at
 
 
-def test_one_transaction_queues_one_task_with_all_its_sms(queue,
-                                                          django_capture_on_commit_callbacks):
+class HandOffs:
+    """`send_sms.delay` stood in for: the row ids handed to the worker, and whether each
+    hand-off happened inside a transaction (it must not: the worker could not see the row)."""
+
+    def __init__(self) -> None:
+        self.log_ids: list[str] = []
+        self.inside_a_transaction: list[bool] = []
+
+    def __call__(self, log_ids: list[str]) -> None:
+        self.log_ids.extend(log_ids)
+        self.inside_a_transaction.append(transaction.get_connection().in_atomic_block)
+
+    def types(self) -> list[str]:
+        return sorted(SmsLog.objects.filter(pk__in=self.log_ids).values_list("type", flat=True))
+
+
+@pytest.fixture
+def hand_offs() -> HandOffs:
+    recorded = HandOffs()
+    with mock.patch.object(tasks.send_sms, "delay", side_effect=recorded):
+        yield recorded
+
+
+def test_a_call_next_hands_each_of_its_sms_to_the_worker_once_it_commits(
+        queue, hand_offs, django_capture_on_commit_callbacks):
+    fill(queue, 4)
     with django_capture_on_commit_callbacks(execute=True):
-        fill(queue, 4)
-    with mock.patch.object(tasks.send_sms, "delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.queue_call_next(business=queue)  # "your turn" + a reminder for the fourth
-    assert len([c for c in callbacks if isinstance(c, notifications._SendAfterCommit)]) == 1
-    delay.assert_called_once()
-    [log_ids] = delay.call_args.args
-    assert sorted(SmsLog.objects.filter(pk__in=log_ids).values_list("type", flat=True)) == [
-        SmsType.REMINDER, SmsType.YOUR_TURN]
+        assert hand_offs.log_ids == []  # not before the commit
+    assert hand_offs.types() == [SmsType.REMINDER, SmsType.YOUR_TURN]
+    assert len(hand_offs.log_ids) == 2
 
 
-def test_nested_transactions_still_queue_one_task(queue, django_capture_on_commit_callbacks):
-    with mock.patch.object(tasks.send_sms, "delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+def test_sms_written_in_savepoints_leave_when_the_outer_transaction_commits(
+        queue, hand_offs, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         fill(queue, 3)  # three joins, each in its own savepoint
-    delay.assert_called_once()
-    assert len(delay.call_args.args[0]) == 3
+        assert hand_offs.log_ids == []
+    assert hand_offs.types() == [SmsType.CONFIRMATION] * 3
 
 
 def test_an_sms_of_a_rolled_back_savepoint_is_never_sent(queue, sms_outbox,
@@ -254,7 +274,7 @@ def test_a_broker_outage_at_commit_loses_nothing_and_blocks_nothing(
     assert entry.status == EntryStatus.WAITING
     assert SmsLog.objects.get().status == SmsStatus.PENDING
     with time_machine.travel(timezone.now() + timedelta(seconds=30)):
-        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 1}
+        assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 1}
     assert SmsLog.objects.get().status == SmsStatus.SENT and len(sms_outbox) == 1
 
 
@@ -266,17 +286,17 @@ def test_a_temporary_error_is_retried_with_backoff_then_fails(queue, settings):
     entry = join(queue)
     log = logs(entry)[SmsType.CONFIRMATION]
     backend = FailingBackend(TEMPORARY, "Throttling: Rate exceeded")
-    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     log.refresh_from_db()
     assert (log.status, log.attempts, log.claimed_at) == (SmsStatus.PENDING, 1, None)
     delay = log.next_attempt_at - log.updated_at
     assert timedelta(seconds=4) < delay < timedelta(seconds=16)  # 10 s ± 50 %
     # Not due yet: nothing happens.
-    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     assert backend.calls == 1
     for _attempt in range(2):
         with time_machine.travel(log.next_attempt_at + timedelta(seconds=1)):
-            notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+            outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
         log.refresh_from_db()
     assert backend.calls == 3
     assert (log.status, log.attempts, log.last_error) == (SmsStatus.FAILED, 3,
@@ -287,15 +307,15 @@ def test_a_temporary_error_is_retried_with_backoff_then_fails(queue, settings):
 
 def test_the_backoff_grows_exponentially_with_jitter(settings):
     settings.SMS_RETRY_BASE_SECONDS = 10
-    delays = [notifications._backoff(attempt).total_seconds() for attempt in (1, 2, 3)]
+    delays = [outbox._backoff(attempt).total_seconds() for attempt in (1, 2, 3)]
     assert 5 <= delays[0] <= 15 and 15 <= delays[1] <= 45 and 45 <= delays[2] <= 135
-    assert len({notifications._backoff(1) for _ in range(20)}) > 1
+    assert len({outbox._backoff(1) for _ in range(20)}) > 1
 
 
 def test_a_permanent_error_fails_at_once(queue):
     entry = join(queue)
     backend = FailingBackend(PERMANENT, "InvalidParameter: PhoneNumber")
-    notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+    outbox.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
     log = logs(entry)[SmsType.CONFIRMATION]
     assert (log.status, log.attempts) == (SmsStatus.FAILED, 1)
 
@@ -303,7 +323,7 @@ def test_a_permanent_error_fails_at_once(queue):
 def test_an_opted_out_error_records_the_number(queue):
     entry = join(queue, "06 12 34 56 78")
     backend = FailingBackend(PERMANENT, "OptedOut", opted_out=True)
-    notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+    outbox.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
     assert SmsOptOut.objects.filter(phone="+33612345678").exists()
 
 
@@ -311,10 +331,10 @@ def test_an_unknown_outcome_is_never_retried(queue):
     entry = join(queue)
     log = logs(entry)[SmsType.CONFIRMATION]
     backend = FailingBackend(UNKNOWN, "Read timeout")
-    notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+    outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
-        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
-        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+        assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+        outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     log.refresh_from_db()
     assert (log.status, log.attempts, backend.calls) == (SmsStatus.UNKNOWN, 1, 1)
 
@@ -323,7 +343,7 @@ def test_a_crashing_backend_counts_as_unknown(queue):
     entry = join(queue)
     backend = LocmemBackend()
     with mock.patch.object(backend, "send", side_effect=KeyError("bug")):
-        notifications.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
+        outbox.sms_send_batch(log_ids=[logs(entry)["confirmation"].pk], backend=backend)
     assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.UNKNOWN
 
 
@@ -336,12 +356,12 @@ def test_the_sweep_settles_a_send_whose_worker_died_after_the_hand_off_as_unknow
     entry = join(queue)
     log = logs(entry)[SmsType.CONFIRMATION]
     claimed_at = timezone.now()
-    assert notifications._claim(log.pk, claimed_at)
-    assert notifications._hand_off(log, claimed_at)  # the worker then died
+    assert outbox._claim(log.pk, claimed_at)
+    assert outbox._hand_off(log, claimed_at)  # the worker then died
     # still within its lease
-    assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+    assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        assert notifications.sms_sweep() == {"lost": 1, "retried": 0, "queued": 0}
+        assert outbox.sms_sweep() == {"lost": 1, "retried": 0, "queued": 0}
     log.refresh_from_db()
     assert log.status == SmsStatus.UNKNOWN and sms_outbox == []
 
@@ -351,11 +371,11 @@ def test_a_claim_that_died_before_the_hand_off_is_sent_again_once(
     settings.SMS_CLAIM_LEASE_SECONDS = 60
     entry = join(queue, "06 12 34 56 78")
     log = logs(entry)[SmsType.CONFIRMATION]
-    assert notifications._claim(log.pk, timezone.now())  # the worker then died
-    assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+    assert outbox._claim(log.pk, timezone.now())  # the worker then died
+    assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        assert notifications.sms_sweep() == {"lost": 0, "retried": 1, "queued": 1}
-        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+        assert outbox.sms_sweep() == {"lost": 0, "retried": 1, "queued": 1}
+        assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     log.refresh_from_db()
     assert (log.status, log.attempts) == (SmsStatus.SENT, 2)
     assert log.handed_at is not None
@@ -373,7 +393,7 @@ def test_the_hand_off_is_committed_before_the_provider_is_called(queue):
         return LocmemBackend.send(backend, **kwargs)
 
     with mock.patch.object(backend, "send", side_effect=send):
-        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+        outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     assert seen_by_the_provider[0] is not None
 
 
@@ -381,10 +401,10 @@ def test_a_claim_released_by_the_sweep_is_not_handed_to_the_provider(queue):
     entry = join(queue)
     log = logs(entry)[SmsType.CONFIRMATION]
     claimed_at = timezone.now()
-    assert notifications._claim(log.pk, claimed_at)
+    assert outbox._claim(log.pk, claimed_at)
     SmsLog.objects.filter(pk=log.pk).update(claimed_at=None)  # what the sweep does
 
-    assert notifications._hand_off(log, claimed_at) is False
+    assert outbox._hand_off(log, claimed_at) is False
 
 
 def test_a_slow_send_that_went_out_after_all_is_recorded_sent(queue, settings):
@@ -394,25 +414,25 @@ def test_a_slow_send_that_went_out_after_all_is_recorded_sent(queue, settings):
 
     def slow_send(**kwargs):
         with time_machine.travel(timezone.now() + timedelta(seconds=600)):
-            notifications.sms_sweep()  # the lease ran out meanwhile
+            outbox.sms_sweep()  # the lease ran out meanwhile
         return LocmemBackend.send(backend, **kwargs)
 
     with mock.patch.object(backend, "send", side_effect=slow_send):
-        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+        outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
     assert logs(entry)[SmsType.CONFIRMATION].status == SmsStatus.SENT
 
 
 def test_the_sweep_leaves_fresh_rows_to_their_on_commit_task(queue):
     join(queue)
     with mock.patch.object(tasks.send_sms, "delay") as delay:
-        assert notifications.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
+        assert outbox.sms_sweep() == {"lost": 0, "retried": 0, "queued": 0}
     delay.assert_not_called()
 
 
 def test_a_message_too_old_to_be_useful_is_failed_not_sent(queue, sms_outbox):
     entry = join(queue)
     with time_machine.travel(timezone.now() + timedelta(minutes=20)):
-        notifications.sms_sweep()
+        outbox.sms_sweep()
     log = logs(entry)[SmsType.CONFIRMATION]
     assert log.status == SmsStatus.FAILED and sms_outbox == []
 
@@ -426,7 +446,7 @@ def test_every_scheduled_sms_job_is_listed_in_the_beat_schedule(settings):
 def test_the_console_backend_prints_the_text_with_a_masked_number():
     import io
 
-    from queues.sms_backends import ConsoleBackend, get_backend
+    from queues.sms.backends import ConsoleBackend, get_backend
 
     stream = io.StringIO()
     result = ConsoleBackend(stream=stream).send(phone="+33612345678", text="Votre tour !")
@@ -435,36 +455,67 @@ def test_the_console_backend_prints_the_text_with_a_masked_number():
     assert isinstance(get_backend("console"), ConsoleBackend)
 
 
-# --- When the web request hands its SMS to the broker -----------------------------------------
+# --- Web requests: the hand-off follows the commit, whatever the server does ------------------
+
+
+def join_api(queue) -> str:
+    return reverse("api-public-join", args=[queue.qr_token])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_web_join_queues_its_sms_only_once_the_response_is_sent(queue):
-    """The customer's answer never waits for the broker: `request_finished` (the
-    server closing the response it has written) publishes the committed rows."""
-    request = RequestFactory().post(f"/api/v1/public/{queue.qr_token}/join",
-                                    {"phone": "06 12 34 56 78"}, content_type="application/json")
-    request_started.disconnect(close_old_connections)  # as Django's test client does
-    request_finished.disconnect(close_old_connections)
-    try:
-        with mock.patch.object(tasks.send_sms, "delay") as delay:
-            response = WSGIHandler()(request.environ, lambda status, headers: None)
-            assert response.status_code == 201
-            assert delay.call_count == 0  # committed, answered, not yet queued
-            response.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    [log_ids] = delay.call_args.args
-    [log] = SmsLog.objects.filter(pk__in=log_ids)
-    assert (log.type, log.status) == (SmsType.CONFIRMATION, SmsStatus.PENDING)
+def test_a_web_join_hands_its_sms_to_the_worker_once_committed(client, queue, hand_offs):
+    response = client.post(join_api(queue), {"phone": "06 12 34 56 78"},
+                           content_type="application/json")
+    assert response.status_code == 201
+    assert hand_offs.types() == [SmsType.CONFIRMATION]
+    assert hand_offs.inside_a_transaction == [False]
+    assert SmsLog.objects.get().status == SmsStatus.PENDING  # the worker's to send
 
 
-def test_outside_a_web_request_the_sms_is_queued_at_commit(queue,
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_hands_nothing_over_now_or_with_the_next_commit(queue, hand_offs):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        join(queue, "06 12 34 56 78")
+        raise RuntimeError("something after the join failed")
+    assert hand_offs.log_ids == []
+    entry = join(queue, "06 12 34 56 79")
+    assert hand_offs.log_ids == [str(SmsLog.objects.get(entry=entry).pk)]
+    assert hand_offs.inside_a_transaction == [False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_asgi_joins_each_hand_over_their_own_sms(queue, hand_offs, settings):
+    """Under ASGI the sync views of concurrent requests share one thread, and one
+    request starts while another is under way: no SMS may be lost between them."""
+    settings.WAITIFY_RATE_LIMITS_ENABLED = False
+    phones = [f"06 12 34 56 {n:02d}" for n in range(10, 15)]
+
+    async def joins() -> list[int]:
+        client = AsyncClient()
+        answers = await asyncio.gather(*[
+            client.post(join_api(queue), {"phone": phone}, content_type="application/json")
+            for phone in phones])
+        return [answer.status_code for answer in answers]
+
+    assert async_to_sync(joins)() == [201] * len(phones)
+    written = set(map(str, SmsLog.objects.values_list("pk", flat=True)))
+    assert len(written) == len(phones)
+    assert sorted(hand_offs.log_ids) == sorted(written)
+
+
+def test_outside_a_web_request_the_sms_is_queued_at_commit(queue, hand_offs,
                                                            django_capture_on_commit_callbacks):
-    with mock.patch.object(tasks.send_sms, "delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True):
         entry = join(queue, "06 12 34 56 78")
-    [log_ids] = delay.call_args.args
-    assert list(SmsLog.objects.filter(pk__in=log_ids).values_list("entry", flat=True)) == [
-        entry.pk]
+    assert list(SmsLog.objects.filter(pk__in=hand_offs.log_ids)
+                .values_list("entry", flat=True)) == [entry.pk]
+
+
+def test_a_join_is_answered_even_when_the_broker_refuses_the_sms(
+        client, queue, django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_sms, "delay", side_effect=OSError("redis is down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        response = client.post(join_api(queue), {"phone": "06 12 34 56 78"},
+                               content_type="application/json")
+    assert response.status_code == 201
+    assert SmsLog.objects.get().status == SmsStatus.PENDING  # left to the sweep

@@ -21,9 +21,10 @@ from botocore.stub import Stubber
 from django.db import connection
 
 from businesses.tests.factories import make_merchant
-from queues import notifications, services, sms_backends, tasks
+from queues import services, tasks
 from queues.models import EntryStatus, SmsLog, SmsOptOut, SmsStatus, SmsType
-from queues.sms_backends import PERMANENT, TEMPORARY, UNKNOWN, SmsError, SnsBackend
+from queues.sms import backends, outbox
+from queues.sms.backends import PERMANENT, TEMPORARY, UNKNOWN, SmsError, SnsBackend
 from queues.tests.factories import fill, join, open_queue
 
 
@@ -95,7 +96,7 @@ def test_publish_is_transactional_with_the_sender_id(queue, settings, sns):
                 "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": "Boulange"},
             },
         })
-        notifications.sms_send_batch(log_ids=[log.pk], backend=backend)
+        outbox.sms_send_batch(log_ids=[log.pk], backend=backend)
         stub.assert_no_pending_responses()
     log.refresh_from_db()
     assert log.provider_message_id == "m-1" and log.provider_response["MessageId"] == "m-1"
@@ -114,7 +115,7 @@ def test_a_provider_error_is_retried_then_failed_and_the_queue_goes_on(
         assert (log.status, log.attempts) == (SmsStatus.PENDING, 1)
         for _retry in range(2):  # the sweep finds it due and queues it again
             with time_machine.travel(log.next_attempt_at + timedelta(seconds=15)):
-                assert notifications.sms_sweep()["queued"] == 1
+                assert outbox.sms_sweep()["queued"] == 1
             log.refresh_from_db()
         stub.assert_no_pending_responses()
     assert (log.status, log.attempts) == (SmsStatus.FAILED, 3)
@@ -205,13 +206,13 @@ def test_botocore_makes_a_single_attempt_our_retry_decides(settings):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.AWS_SNS_ENDPOINT_URL = f"http://127.0.0.1:{server.server_address[1]}"
     settings.AWS_ACCESS_KEY_ID, settings.AWS_SECRET_ACCESS_KEY = "k", "s"
-    sms_backends._sns_client.cache_clear()
+    backends._sns_client.cache_clear()
     try:
         with pytest.raises(SmsError) as raised:
             SnsBackend().send(phone="+33612345678", text="hello")
     finally:
         server.shutdown()
-        sms_backends._sns_client.cache_clear()
+        backends._sns_client.cache_clear()
     assert raised.value.kind == TEMPORARY
     assert _Unavailable.hits == 1
 

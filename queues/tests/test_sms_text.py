@@ -6,9 +6,9 @@ import pytest
 
 from queues import services
 from queues.models import CancelledBy, QueueEntry, SmsType
-from queues.notifications import compose_sms
+from queues.sms.gsm7 import encoding, is_gsm7, segment_count, septet_length, to_gsm7
+from queues.sms.texts import compose_sms
 from queues.tests.factories import join, open_queue
-from waitify.lib.sms_text import encoding, is_gsm7, segment_count, septet_length, to_gsm7
 
 LONG_NAME = "Boulangerie-Pâtisserie Artisanale du Vieux Port de Marseille"  # 60 characters
 

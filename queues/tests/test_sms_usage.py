@@ -13,8 +13,9 @@ from django.utils import timezone
 from businesses import services as business_services
 from businesses.models import Plan, User
 from businesses.tests.factories import make_merchant
-from queues import notifications, services
+from queues import services
 from queues.models import SmsLog, SmsQuotaAlert, SmsStatus, SmsType
+from queues.sms import outbox, usage
 from queues.tests.factories import fill, join, open_queue
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -74,8 +75,9 @@ def test_the_overview_with_sms_runs_the_same_number_of_queries(
         add_logs(shop, 3)
         add_logs(shop, 1, status=SmsStatus.SUPPRESSED)
     client.force_login(merchant)
-    # session, user, plan, active count, businesses with their figures and SMS
-    with django_assert_num_queries(5):
+    # session, user, plan, active count, businesses with their figures, SMS used (one
+    # GROUP BY: queues.sms.usage)
+    with django_assert_num_queries(6):
         response = client.get(reverse("queues:overview"))
     assert response.context["sms_usage"].used == 3 * count
 
@@ -105,7 +107,7 @@ def test_the_live_queue_warns_when_the_hourly_sms_cap_held_messages_back(
     assert "Hourly SMS limit reached" not in html
     settings.SMS_HOURLY_CAP_PER_BUSINESS = 1
     entries = fill(queue, 2)
-    notifications.sms_send_batch(log_ids=SmsLog.objects.filter(entry__in=entries)
+    outbox.sms_send_batch(log_ids=SmsLog.objects.filter(entry__in=entries)
                                  .values_list("pk", flat=True))
     html = merchant_client.get(reverse("queues:live", args=[queue.pk]), **ENGLISH).content.decode()
     assert "Hourly SMS limit reached" in html
@@ -138,24 +140,34 @@ def small_plan(merchant):
 
 def test_the_merchant_is_emailed_once_at_80_and_once_at_100_percent(small_plan, queue):
     add_logs(queue, 7)
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == []
+    assert usage.sms_quota_check(user_id=small_plan.pk) == []
     add_logs(queue, 1)
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == [80]
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == []
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [80]
+    assert usage.sms_quota_check(user_id=small_plan.pk) == []
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [small_plan.email]
     assert "80" in mail.outbox[0].subject
     add_logs(queue, 5)
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == [100]
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == []
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [100]
+    assert usage.sms_quota_check(user_id=small_plan.pk) == []
     assert len(mail.outbox) == 2
     assert "0,03 €" in mail.outbox[1].body
     assert SmsQuotaAlert.objects.filter(user=small_plan).count() == 2
 
 
+def test_an_sms_of_unknown_fate_counts_towards_the_quota_and_a_failed_one_does_not(
+        small_plan, queue):
+    add_logs(queue, 7)
+    add_logs(queue, 3, status=SmsStatus.FAILED)
+    assert usage.sms_quota_check(user_id=small_plan.pk) == []
+    add_logs(queue, 1, status=SmsStatus.UNKNOWN)  # may have reached the phone: billed
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [80]
+    assert SmsQuotaAlert.objects.get(user=small_plan).used == 8
+
+
 def test_the_quota_e_mail_is_in_the_merchant_s_language(small_plan, queue):
     User.objects.filter(pk=small_plan.pk).update(language="en")
     add_logs(queue, 10)
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == [80, 100]
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [80, 100]
     subjects = sorted(message.subject for message in mail.outbox)
     assert subjects == ["Waitify: 80% of this month's SMS used",
                         "Waitify: you have used all the SMS of your plan this month"]
@@ -168,12 +180,12 @@ def test_a_failed_quota_email_is_tried_again_next_time(small_plan, queue, monkey
     def broken(*args, **kwargs):
         raise OSError("smtp down")
 
-    monkeypatch.setattr(notifications, "send_mail", broken)
+    monkeypatch.setattr(usage, "send_mail", broken)
     with pytest.raises(OSError):
-        notifications.sms_quota_check(user_id=small_plan.pk)
+        usage.sms_quota_check(user_id=small_plan.pk)
     assert not SmsQuotaAlert.objects.exists()
     monkeypatch.undo()
-    assert notifications.sms_quota_check(user_id=small_plan.pk) == [80]
+    assert usage.sms_quota_check(user_id=small_plan.pk) == [80]
 
 
 def test_sending_past_the_quota_goes_on_and_emails_along_the_way(

@@ -258,9 +258,9 @@ def _client_error(exc) -> SmsError:
 
 
 BACKENDS = {
-    "console": "queues.sms_backends.ConsoleBackend",
-    "locmem": "queues.sms_backends.LocmemBackend",
-    "sns": "queues.sms_backends.SnsBackend",
+    "console": "queues.sms.backends.ConsoleBackend",
+    "locmem": "queues.sms.backends.LocmemBackend",
+    "sns": "queues.sms.backends.SnsBackend",
 }
 
 
