@@ -48,15 +48,27 @@ def _test_settings():
         yield
 
 
+@pytest.fixture(scope="session")
+def _empty_the_cache():
+    """Redis: deletes this process's keys only (its own prefix), never FLUSHDB, which would
+    also wipe the keys of the tests other workers of a parallel run are running; through a
+    client that waits for a busy Redis (the product's cache gives up after 50 ms)."""
+    from django.conf import settings
+    from django_redis.cache import RedisCache
+
+    default = settings.CACHES["default"]
+    if not settings.REDIS_URL:
+        return cache.clear
+    patient = RedisCache(default["LOCATION"], {
+        "KEY_PREFIX": default.get("KEY_PREFIX", ""),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 5}})
+    return lambda: patient.delete_pattern("*")
+
+
 @pytest.fixture(autouse=True)
-def _clean_cache():
+def _clean_cache(_empty_the_cache):
     redis_breaker.reset()  # a Redis fault seen by one test must not skip Redis in the next
-    if hasattr(cache, "delete_pattern"):
-        # Redis: only this process's keys (its own prefix), never FLUSHDB, which would
-        # also wipe the keys of the tests other workers of a parallel run are running.
-        cache.delete_pattern("*")
-    else:
-        cache.clear()
+    _empty_the_cache()
     yield
 
 
