@@ -31,6 +31,7 @@ from waitify.tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREE
 # Re-exported for tests still written `from conftest import make_merchant`.
 __all__ = ["DESKTOP", "PASSWORD", "PHONE", "SCREENSHOTS_DIR", "make_merchant"]
 
+
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
     # Static files are not collected for tests; tasks run inline unless a
