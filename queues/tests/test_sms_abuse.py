@@ -21,10 +21,8 @@ ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 @pytest.fixture(autouse=True)
 def counters(monkeypatch):
-    """The limits count in a cache of this test's own.
-
-    The shared cache is flushed between tests, by every process of a parallel
-    run (pytest -n): counters there could be wiped in the middle of a test.
+    """The limits count in a cache of this test's own (in memory, so that a frozen clock
+    moves its windows): no counter of another test can refuse a join here.
     `test_the_counters_work_in_redis` covers the Redis cache itself.
     """
     monkeypatch.setattr(limits, "cache", LocMemCache(f"join-limits-{uuid.uuid4()}", {}))
