@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Parallel workers of `make test` (pytest-xdist): "auto" is one per CPU; 0 runs serially.
+TEST_WORKERS ?= auto
+SERIAL_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),0,1)
 
 .PHONY: run test install browser caddy lint messages bench bench-queue bench-estimates clean
 
@@ -40,10 +43,20 @@ caddy:
 	  echo "Installing Debian's caddy for the Caddyfile test…"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy) >/dev/null; }
 
+# Two passes: every test not marked `serial` in parallel (each worker has its own test
+# database, test_waitify_gw0…, kept between runs, and its own cache key prefix), then
+# the `serial` ones (browser, compose, postgres) one at a time in worker gw0's database,
+# so `--create-db` (CI) makes each database once. "No test selected" (5) is no failure.
+# `make test PYTEST_ARGS=queues/tests/test_engine.py` runs one file (both passes).
 test: install messages browser caddy
 	@eval "$$($(PY) scripts/test_services.py)" && \
-	  $(PY) -m ruff check . && \
-	  $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	  $(PY) -m ruff check . && { \
+	  status=0; \
+	  $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --pass parallel $(PYTEST_ARGS) \
+	    || { code=$$?; [ $$code -eq 5 ] || status=$$code; }; \
+	  $(PY) -m pytest -p no:cacheprovider -n $(SERIAL_WORKERS) --pass serial $(filter-out --create-db,$(PYTEST_ARGS)) \
+	    || { code=$$?; [ $$code -eq 5 ] || status=$$code; }; \
+	  exit $$status; }
 
 lint: install
 	$(PY) -m ruff check .
@@ -53,7 +66,7 @@ lint: install
 bench: install messages
 	$(PY) bench/rush.py --compare 8100a3d
 
-# The queue endpoints one by one (wrk, closed loop), with the issue 3 ratios.
+# The queue endpoints one by one (wrk, closed loop), with their same-run ratios.
 bench-queue: install
 	$(PY) bench/run.py
 

@@ -2,6 +2,9 @@
 
 Three personas, as in every view test: the owner (`merchant`), another
 merchant (`outsider`) and an anonymous visitor (`client`).
+
+Tests import their helpers from modules (`businesses.tests.factories`,
+`waitify.tests.browser`), not from this file.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from rest_framework.test import APIClient
 
 from businesses import services as business_services
 from businesses.models import Plan, User
+from businesses.tests.factories import make_merchant
 from waitify import celery_app
 from waitify.lib.breaker import redis_breaker
-
-PASSWORD = "correct-horse-battery-staple"
+from waitify.tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS_DIR
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -42,10 +45,27 @@ def _test_settings():
         yield
 
 
+@pytest.fixture(scope="session")
+def _empty_the_cache():
+    """Redis: deletes this process's keys only (its own prefix), never FLUSHDB, which would
+    also wipe the keys of the tests other workers of a parallel run are running; through a
+    client that waits for a busy Redis (the product's cache gives up after 50 ms)."""
+    from django.conf import settings
+    from django_redis.cache import RedisCache
+
+    default = settings.CACHES["default"]
+    if not settings.REDIS_URL:
+        return cache.clear
+    patient = RedisCache(default["LOCATION"], {
+        "KEY_PREFIX": default.get("KEY_PREFIX", ""),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 5}})
+    return lambda: patient.delete_pattern("*")
+
+
 @pytest.fixture(autouse=True)
-def _clean_cache():
+def _clean_cache(_empty_the_cache):
     redis_breaker.reset()  # a Redis fault seen by one test must not skip Redis in the next
-    cache.clear()
+    _empty_the_cache()
     yield
 
 
@@ -67,12 +87,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         seed.seed_plans_and_settings(apps, None)
         importlib.import_module("businesses.migrations.0008_h2_staff").set_staff_seats(apps, None)
-
-
-def make_merchant(email: str, plan: str = "basic", **extra) -> User:
-    business_services.ensure_default_plans()  # a transactional test's flush removes them
-    user = User.objects.create_user(email, PASSWORD, plan=Plan.objects.get(name=plan), **extra)
-    return user
 
 
 @pytest.fixture
@@ -123,7 +137,30 @@ def outsider_api_client(outsider) -> APIClient:
     return api
 
 
+# Tests that need the machine to themselves (a real browser, processes started by the
+# test, real concurrency and timing) are also `serial`: `make test` runs them in a
+# second pass (`--pass serial`), one at a time, after the parallel pass (`--pass
+# parallel`, pytest -n) of all the others. A `-m` of one's own still applies to both.
+SERIAL = ("browser", "compose", "postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--pass", dest="test_pass", choices=["parallel", "serial"],
+                     help="parallel: leave out the tests marked serial; serial: only them")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(name in item.keywords for name in SERIAL):
+            item.add_marker(pytest.mark.serial)
+    test_pass = config.getoption("test_pass")
+    if test_pass:
+        wanted = test_pass == "serial"
+        kept = [item for item in items if ("serial" in item.keywords) == wanted]
+        config.hook.pytest_deselected(
+            items=[item for item in items if ("serial" in item.keywords) != wanted])
+        items[:] = kept
     # Row locks under real concurrency need PostgreSQL: skipped, loudly, without it.
     if connection.vendor == "postgresql":
         return
@@ -134,15 +171,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --- Real browser: Debian's chromium driven by Playwright ----------------------------
-# Used by tests marked `browser`. Screenshots land in /screenshots/ (gitignored) so
-# that a person can look at every page after a run.
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic"]
-SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+# Used by tests marked `browser` (constants in waitify/tests/browser.py).
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""`make bench-queue`: the queue's benchmark, in one command (issue 3, "Proof").
+"""`make bench-queue`: the queue's benchmark, in one command.
 
 1. Recreates the PostgreSQL database waitify_bench, migrates it, seeds it
    through the services; the cache is Redis db 9.

@@ -1,4 +1,4 @@
-"""Default plans of the platform (SPEC §3). Plain data: the data migration and
+"""Default plans of the platform. Plain data: the data migration and
 `ensure_default_plans` read it."""
 
 DEFAULT_PLANS = [

@@ -1,4 +1,4 @@
-"""Rate limits of the public join, so the form cannot be used to pump SMS (SPEC §9).
+"""Rate limits of the public join, so the form cannot be used to pump SMS.
 
 Windows counted in the shared cache (Redis when configured, so every
 web process sees the same counters): attempts per client IP and per phone

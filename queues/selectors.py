@@ -22,11 +22,13 @@ from django.utils import timezone
 from businesses.models import Business
 from queues.models import Counter, EntryStatus, QueueEntry, QueueState, Service, SmsLog
 from queues.services import (
+    MAX_SNOOZES,
     REJOIN_WINDOW,
     JoinAvailability,
     WaitEstimate,
     join_availability,
     wait_estimate,
+    waiting_ahead,
 )
 from queues.sms.outbox import sms_capped_recently
 from waitify.lib import opening_hours
@@ -74,6 +76,14 @@ class CustomerStatus:
         return (entry.status == EntryStatus.MISSED and entry.finished_at is not None
                 and timezone.now() - entry.finished_at <= REJOIN_WINDOW)
 
+    @property
+    def snoozes_left(self) -> int:
+        return max(0, MAX_SNOOZES - self.entry.snooze_count)
+
+    @property
+    def rejoin_minutes(self) -> int:
+        return int(REJOIN_WINDOW.total_seconds() // 60)
+
     def as_dict(self) -> dict:
         entry, estimate = self.entry, self.estimate
         return {
@@ -85,7 +95,7 @@ class CustomerStatus:
             "estimated_wait_range": [estimate.low, estimate.high] if estimate else None,
             "called_at": entry.called_at,
             "come_before": self.deadline,
-            "snoozes_left": max(0, 2 - entry.snooze_count),
+            "snoozes_left": self.snoozes_left,
             "sms": entry.notify_by_sms,
             "can_rejoin": self.can_rejoin,
             "business": {"name": self.business.name,
@@ -99,12 +109,8 @@ class CustomerStatus:
 
 def customer_status(secret: str) -> CustomerStatus | None:
     """The customer's view of their entry: 1 query (the entry with its business, queue
-    state, service, counter and the number of people waiting ahead of it in its service:
-    priority ones first, then by ordering key)."""
-    ahead = (QueueEntry.objects.waiting()
-             .filter(Q(priority=OuterRef("priority"), sort_key__lt=OuterRef("sort_key"))
-                     | Q(priority__gt=OuterRef("priority")),
-                     service_id=OuterRef("service_id"))
+    state, service, counter and the number of people waiting ahead of it in its service)."""
+    ahead = (waiting_ahead(OuterRef("service_id"), OuterRef("priority"), OuterRef("sort_key"))
              .order_by().values("service_id").annotate(count=Count("pk")).values("count"))
     # How many services and counters the business has: one of each shows neither.
     services_count = (Service.objects.filter(business_id=OuterRef("business_id"), is_active=True)

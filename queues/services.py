@@ -65,11 +65,14 @@ class QueueError(WaitifyError):
 
 # --- Reading -------------------------------------------------------------------------
 
-def _ahead_of(entry: QueueEntry) -> Q:
-    """Waiting entries of the same service served before `entry`: priority ones first,
-    then by ordering key (arrival, give or take the customers' own "let one pass")."""
-    earlier = Q(priority=entry.priority, sort_key__lt=entry.sort_key)
-    return earlier if entry.priority else earlier | Q(priority=True)
+def waiting_ahead(service_id, priority, sort_key):
+    """The waiting entries ahead of a place in line (values, or `OuterRef`s in a
+    subquery): the one definition of a position, counted by `entry_position` here and by
+    the customer's status read. A line is one service; priority entries go first, then
+    the ordering key (arrival, give or take the customers' own "let one pass")."""
+    return QueueEntry.objects.waiting().filter(
+        Q(priority=priority, sort_key__lt=sort_key) | Q(priority__gt=priority),
+        service_id=service_id)
 
 
 def entry_position(entry: QueueEntry) -> int | None:
@@ -79,10 +82,7 @@ def entry_position(entry: QueueEntry) -> int | None:
     service (priority ones first), whatever the other services' lines are doing."""
     if entry.status != EntryStatus.WAITING:
         return None
-    ahead = QueueEntry.objects.filter(
-        _ahead_of(entry), service_id=entry.service_id, status=EntryStatus.WAITING,
-    ).count()
-    return ahead + 1
+    return waiting_ahead(entry.service_id, entry.priority, entry.sort_key).count() + 1
 
 
 def waiting_in_line_order(business: Business):
@@ -607,7 +607,7 @@ def entry_snooze(*, entry: QueueEntry) -> QueueEntry:
 
 
 def entry_rejoin(*, entry: QueueEntry) -> QueueEntry:
-    """A customer missed less than 15 minutes ago comes back second in line."""
+    """A customer missed less than `REJOIN_WINDOW` ago comes back second in line."""
     with transaction.atomic():
         state, business = _lock(entry.business_id)
         now = timezone.now()

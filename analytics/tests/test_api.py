@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from analytics.days import local_today
 from analytics.tests.factories import hours, make_business, stat
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services as queue_services
 
 ANALYTICS_PATHS = {

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from analytics import selectors
 from analytics.tests.factories import at
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import Counter, Service
 from queues.tests.factories import join, open_queue

@@ -9,8 +9,9 @@ import pytest
 
 from analytics.days import local_today
 from analytics.tests.factories import make_business, seed_history
-from conftest import DESKTOP, PHONE, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services as queue_services
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,10 +10,11 @@ import time_machine
 from django.utils import timezone
 
 from businesses import services as business_services
-from conftest import DESKTOP, PHONE, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import Counter, Service
 from queues.tests.factories import join
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

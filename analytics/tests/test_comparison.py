@@ -35,7 +35,7 @@ from analytics.selectors import merchant_comparison, period_named, summarize
 from analytics.suggestions import long_wait_stretch
 from analytics.tests.factories import hours, make_business, stat
 from businesses import services as business_services
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 MONDAY, FRIDAY, SATURDAY = date(2026, 3, 9), date(2026, 3, 13), date(2026, 3, 14)
 WEEK = period_named("last_7_days", today=date(2026, 3, 16))

@@ -37,7 +37,7 @@ from django.test.utils import CaptureQueriesContext
 from analytics import services
 from analytics.models import DailyStat
 from analytics.tests.factories import at, entry, hours, make_business, served
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues.models import EntryStatus, SmsLog
 
 SATURDAY = date(2026, 3, 14)

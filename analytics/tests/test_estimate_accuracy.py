@@ -12,7 +12,7 @@ from analytics import services
 from analytics.days import local_today
 from analytics.models import DailyStat
 from analytics.tests.factories import at, entry, make_business, stat
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues.models import QueueEntry
 
 MONDAY = date(2026, 3, 16)

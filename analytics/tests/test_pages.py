@@ -19,7 +19,7 @@ from analytics import charts
 from analytics.days import local_today
 from analytics.selectors import DayPoint
 from analytics.tests.factories import hours, make_business, stat
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services as queue_services
 
 

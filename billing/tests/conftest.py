@@ -9,7 +9,7 @@ from billing.models import BillingAccount
 from billing.tests import stripe_objects as so
 from billing.tests.fake_stripe import FakeStripe
 from businesses.models import Plan
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 WEBHOOK_SECRET = "whsec_test_waitify_billing"
 TEST_SECRET_KEY = "sk_test_" + "WaitifyFakeKey" + "0" * 16  # the shape dj-stripe checks

@@ -14,7 +14,7 @@ from billing.tests.conftest import Scenario
 from billing.tests.test_usage import send_sms
 from businesses import services as business_services
 from businesses.models import Business
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 PAGE = "/billing/"
 

@@ -11,7 +11,7 @@ import pytest
 from billing import selectors
 from billing.tests.test_usage import send_sms
 from businesses import services as business_services
-from conftest import DESKTOP, PHONE
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

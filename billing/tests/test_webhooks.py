@@ -41,7 +41,7 @@ def test_subscription_created_activates_the_account_on_its_plan(post_event, scen
 
 def test_checkout_completed_links_the_customer_and_activates(post_event, stripe_plans,
                                                              fake_stripe):
-    from conftest import make_merchant
+    from businesses.tests.factories import make_merchant
 
     account = make_merchant("new@example.fr", plan="basic")
     customer = fake_stripe.add(so.customer(account))

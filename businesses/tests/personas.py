@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from businesses import services
 from businesses.models import Business, Membership, User
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 PERSONAS = ["owner", "manager_a", "agent_a", "agent_b", "outsider"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django import forms
@@ -11,14 +11,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from businesses import services
 from businesses.models import Business, PlatformSettings, User
-from conftest import PASSWORD, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 from queues.models import QueueEntry, SmsLog, SmsType
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+SERVICE_DAY = date(2026, 12, 4)  # any day: the admin lists the entries of every day
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def staff_client(client, db):
 def add_entry(business: Business, number: int, **fields) -> QueueEntry:
     return QueueEntry.objects.create(
         business=business, phone=f"+3361234{number:04d}", customer_name=f"Client {number}",
-        service_day=timezone.localdate(), ticket_number=number, sort_key=number,
+        service_day=SERVICE_DAY, ticket_number=number, sort_key=number,
         service=business.services.first(), **fields)
 
 

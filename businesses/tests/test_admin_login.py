@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from allauth.account.models import EmailAddress
 
-from conftest import PASSWORD, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from conftest import PASSWORD, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 from waitify.lib.api import AccountRateThrottle
 
 TOKEN_URL = "/api/v1/auth/token"

@@ -4,7 +4,8 @@ activate, queue settings and QR regeneration, each scoped to the caller."""
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -14,12 +15,20 @@ from rest_framework.test import APIClient
 from businesses import services
 from businesses.models import Business, PlatformSettings
 from businesses.services import BusinessError
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 LIST_URL = "/api/v1/businesses"
 SUMMARY_URL = "/api/v1/businesses/summary"
 
 _tickets = itertools.count(1)
+# "Today" is the product's local date: tests that count today's entries freeze the
+# clock at noon in Paris, so that a run at midnight counts what the API counts.
+NOON = datetime(2026, 12, 4, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+@pytest.fixture
+def noon(time_machine):
+    time_machine.move_to(NOON, tick=False)
 
 
 def add_entry(business: Business, status: str, *, day=None) -> None:
@@ -165,7 +174,7 @@ def test_it_lists_the_merchants_businesses_with_the_account_summary(merchant, ap
     assert listed["today_served"] == 0
 
 
-def test_it_counts_who_waits_now_and_who_was_served_today(api_client, business,
+def test_it_counts_who_waits_now_and_who_was_served_today(noon, api_client, business,
                                                           outsider_business):
     for status in ["waiting", "waiting", "called", "served", "served", "missed", "cancelled"]:
         add_entry(business, status)
@@ -181,7 +190,7 @@ def test_it_counts_who_waits_now_and_who_was_served_today(api_client, business,
 
 @pytest.mark.parametrize("how_many", [1, 5])
 def test_listing_costs_the_same_queries_for_one_or_five_businesses(
-        merchant, api_client, django_assert_num_queries, how_many):
+        noon, merchant, api_client, django_assert_num_queries, how_many):
     for number in range(how_many):
         business = create(merchant, name=f"Commerce {number}")
         add_entry(business, "waiting")
@@ -194,7 +203,7 @@ def test_listing_costs_the_same_queries_for_one_or_five_businesses(
 
 
 def test_the_summary_gives_the_plan_and_totals_of_the_merchants_businesses(
-        merchant, api_client, business, outsider_business):
+        noon, merchant, api_client, business, outsider_business):
     second = create(merchant, name="Salon Léa")
     services.business_deactivate(business=create(merchant, name="Ancien local"))
     Business.objects.filter(pk=business.pk).update(is_queue_open=True)

@@ -15,7 +15,7 @@ from django.core import mail
 
 from businesses import services as business_services
 from businesses.models import Business, User
-from conftest import DESKTOP, PHONE
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

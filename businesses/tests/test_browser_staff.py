@@ -12,7 +12,7 @@ from django.core import mail
 from businesses import services
 from businesses.models import Membership, Plan
 from businesses.tests.personas import make_member
-from conftest import PHONE
+from waitify.tests.browser import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from businesses import services
 from businesses.models import Business, PlatformSettings, User
-from conftest import PASSWORD, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 from queues import services as queue_services
 from queues.tests.factories import fill, open_queue
 from waitify.lib.opening_hours import MAX_RANGES, WEEKDAYS

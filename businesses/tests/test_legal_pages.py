@@ -10,7 +10,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from businesses.models import LegalPage, User
-from conftest import PASSWORD
+from businesses.tests.factories import PASSWORD
 from queues.tests.factories import join, open_queue
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}

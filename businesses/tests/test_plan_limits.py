@@ -12,7 +12,7 @@ from django.utils import translation
 from businesses import services
 from businesses.models import Business, Plan, User
 from businesses.services import PlanLimitReached
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 UPGRADE_PROMPT = "Your plan is full."

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from businesses import services
 from businesses.models import Business, Membership, Plan
 from businesses.services import BusinessError, StaffError, StaffLimitReached
+from businesses.tests.factories import PASSWORD, make_merchant
 from businesses.tests.personas import make_member
-from conftest import PASSWORD, make_merchant
 
 
 @pytest.fixture

@@ -39,10 +39,8 @@ def _status_link(entry: QueueEntry) -> str:
 
 
 def _position(entry: QueueEntry) -> int:
-    position = getattr(entry, "position", None)  # entry_join sets it
-    if position is None:
-        position = entry_position(entry) or 1
-    return position
+    # entry_join sets it; an entry called before its confirmation went out is first.
+    return getattr(entry, "position", None) or entry_position(entry) or 1
 
 
 def _counter_to_name(entry: QueueEntry) -> str:

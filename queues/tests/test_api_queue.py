@@ -4,7 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry
 from queues.tests.factories import fill, join, open_queue

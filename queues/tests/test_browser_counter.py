@@ -8,9 +8,10 @@ from django.conf import settings
 from django.test import Client
 
 from businesses import services as business_services
-from conftest import DESKTOP, PHONE, SCREENSHOTS_DIR, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry
+from waitify.tests.browser import DESKTOP, PHONE, SCREENSHOTS_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from businesses import services as business_services
-from conftest import DESKTOP, PHONE, SCREENSHOTS_DIR, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry
+from waitify.tests.browser import DESKTOP, PHONE, SCREENSHOTS_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from businesses import services as business_services
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import Counter, QueueState
 from queues.tests.factories import fill

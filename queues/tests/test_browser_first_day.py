@@ -17,8 +17,8 @@ from django.apps import apps
 from django.core import mail
 
 from businesses.models import Business, User
-from conftest import DESKTOP, PHONE
 from queues.models import EntryStatus, QueueEntry, QueueState
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

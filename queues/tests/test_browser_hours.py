@@ -8,10 +8,11 @@ import time_machine
 
 from businesses import services as business_services
 from businesses.models import Business
+from businesses.tests.factories import make_merchant
 from businesses.tests.test_browser import fits_the_screen
-from conftest import DESKTOP, PHONE, SCREENSHOTS_DIR, make_merchant
 from queues import services as queue_services
 from queues.tests.test_opening_hours_joins import BAKERY
+from waitify.tests.browser import DESKTOP, PHONE, SCREENSHOTS_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from businesses import services as business_services
-from conftest import PHONE, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.tests.factories import fill
+from waitify.tests.browser import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

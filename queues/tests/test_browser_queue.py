@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from businesses import services as business_services
-from conftest import DESKTOP, PHONE, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry, QueueState
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

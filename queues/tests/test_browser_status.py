@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from businesses import services as business_services
-from conftest import PHONE, make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.tests.factories import fill
+from waitify.tests.browser import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +39,9 @@ def test_the_status_page_confirms_a_pass_and_a_rejoin(open_page, shop, screensho
     services.queue_call_next(business=shop)  # `second` is first in line now
     services.entry_miss(entry=second)
     page.goto(f"/q/s/{second.secret}")
+    window = {"fr": "Possible pendant 15 minutes", "en": "Possible for 15 minutes"}[language]
+    assert window in page.locator("#status-card").inner_text()  # services.REJOIN_WINDOW
+    screenshot(page, f"status-missed-can-rejoin-{language}-phone")
     page.locator("form[action$='/rejoin'] button").click()
     page.locator(".messages .alert-success").wait_for()
     assert "A-004" in page.locator(".messages").inner_text()

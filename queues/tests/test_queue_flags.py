@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from businesses import services as business_services
 from businesses.models import Business, User
+from businesses.tests.factories import PASSWORD
 from businesses.tests.test_admin import as_submitted
-from conftest import PASSWORD
 from queues import services
 from queues.events import queue_event
 from queues.models import CancelledBy, EntryStatus, QueueEntry, QueueState

@@ -1,5 +1,5 @@
 """Delivery reports: SNS's SMS delivery status logs (CloudWatch Logs, under moto) turn
-sent SMS delivered, or failed with the carrier's answer (SPEC §10)."""
+sent SMS delivered, or failed with the carrier's answer."""
 
 from __future__ import annotations
 

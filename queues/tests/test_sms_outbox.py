@@ -1,4 +1,4 @@
-"""The SMS outbox: which queue change writes which row, and how rows get sent (SPEC §4.3, §10).
+"""The SMS outbox: which queue change writes which row, and how rows get sent.
 
 Rows are written in the queue change's transaction; sending happens after
 commit (`django_capture_on_commit_callbacks(execute=True)` stands for the

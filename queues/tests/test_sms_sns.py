@@ -20,7 +20,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from django.db import connection
 
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services, tasks
 from queues.models import EntryStatus, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.sms import backends, outbox

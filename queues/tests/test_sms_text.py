@@ -1,4 +1,4 @@
-"""SMS texts: GSM-7 segment counting, and every template in one segment (SPEC §4.3)."""
+"""SMS texts: GSM-7 segment counting, and every template in one segment."""
 
 from __future__ import annotations
 

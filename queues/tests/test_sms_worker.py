@@ -1,4 +1,4 @@
-"""SMS through a real Celery worker and a real Redis broker (SPEC §10).
+"""SMS through a real Celery worker and a real Redis broker.
 
 1. A worker thread in this process (`celery.contrib.testing.worker`): a join
    leads to exactly one confirmation after commit, none when it rolls back.
@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from kombu import pools as kombu_pools
 
 from businesses import services as business_services
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import Heartbeat, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.tests import sms_fakes

@@ -1,4 +1,4 @@
-"""Random sequences of queue operations keep the engine's rules (SPEC §4).
+"""Random sequences of queue operations keep the engine's rules.
 
 A hypothesis state machine drives the services on a small queue with two services
 (A, and B) and two counters (one serving both, one serving B only): join (with a
@@ -36,7 +36,7 @@ from hypothesis.stateful import (
 
 from businesses import services as business_services
 from businesses.models import Business, User
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError, entry_position

@@ -19,9 +19,10 @@ from django.conf import settings
 from analytics.days import local_today
 from analytics.tests.factories import make_business, seed_history
 from businesses.models import LegalPage, User
-from conftest import DESKTOP, PASSWORD, PHONE, make_merchant
+from businesses.tests.factories import PASSWORD, make_merchant
 from queues import services as queue_services
 from queues.models import EntryStatus, QueueEntry, QueueState
+from waitify.tests.browser import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -131,7 +132,10 @@ def admin_pages(shop: Shop) -> dict[str, str]:
 
 def visit(page, url: str) -> None:
     response = page.goto(url)
-    assert response.status < 400 or url == "/q/not-a-code", (url, response.status)
+    if url == "/q/not-a-code":
+        assert response.status == 404, (url, response.status)
+    else:
+        assert response.status < 400, (url, response.status)
     policy = response.headers.get("content-security-policy", "")
     assert "script-src 'self'" in policy, (url, policy)
     assert "style-src 'self'" in policy, (url, policy)
@@ -247,7 +251,10 @@ def audit(page, axe_script: Path, screenshot, pages: dict[str, str], label: str)
     found = {}
     for name, url in pages.items():
         response = page.goto(url)
-        assert response.status < 400 or name == "join-unknown-code", (url, response.status)
+        if name == "join-unknown-code":
+            assert response.status == 404, (url, response.status)
+        else:
+            assert response.status < 400, (url, response.status)
         page.wait_for_load_state("load")
         screenshot(page, f"a11y-{name}-{label}")
         violations = serious_violations(page, axe_script)

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from businesses import services as business_services
 from businesses.models import Business, Membership, User
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues import services
 from queues import views as queue_views
 from queues.models import QueueEntry, QueueState

@@ -12,7 +12,7 @@ from django.db import OperationalError, connection
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues.heartbeats import SCHEDULER, WorkerHeartbeat, heartbeat_record
 from queues.models import Heartbeat
 from queues.tasks import expire_overdue_calls

@@ -58,10 +58,11 @@ print(json.dumps({
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    """Run Python in a fresh process that sees only `env` (not this shell's variables)."""
+    """Run Python in a fresh process that sees only `env` (not this shell's variables,
+    nor a developer's `.env`)."""
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT / "var"),
              "DJANGO_SETTINGS_MODULE": "waitify.settings", "PYTHONDONTWRITEBYTECODE": "1",
-             **env}
+             "WAITIFY_ENV_FILE": "", **env}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean,  # noqa: S603
                           capture_output=True, text=True, timeout=900, check=False)
 
@@ -192,3 +193,25 @@ def test_the_whole_customer_journey_runs_on_the_embedded_default(tmp_path):
     assert " INFO [waitify.queue] joined business=" in result.stderr
     assert "queue queue" not in result.stderr
 
+
+
+def test_the_suite_reads_no_developer_environment_but_its_database_and_redis(tmp_path):
+    """pytest's settings (waitify.settings_for_tests) drop what a developer's shell or
+    `.env` holds (Stripe test keys, AWS keys, DEBUG…), and keep the two services."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\nSTRIPE_SECRET_KEY=sk_test_fromdotenv\n")
+    values = settings_with(
+        DJANGO_SETTINGS_MODULE="waitify.settings_for_tests", WAITIFY_ENV_FILE=str(env_file),
+        STRIPE_SECRET_KEY="sk_test_x", STRIPE_TEST_SECRET_KEY="sk_test_x",
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="x", SMS_BACKEND="sns",
+        SITE_URL="https://app.example.fr", GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="x",
+        DATABASE_URL="postgres://waitify:pw@db.internal:5432/waitify",
+        REDIS_URL="redis://cache.internal:6379/0")
+
+    assert values["stripe"] is False
+    assert values["sms"] == "console"
+    assert values["debug"] is False
+    assert values["site_url"] == "http://127.0.0.1:8000"
+    assert values["env_files_read"] == []
+    assert values["database"] == "django.db.backends.postgresql"
+    assert values["cache"] == "waitify.lib.cache.FailOpenRedisCache"

@@ -17,7 +17,7 @@ from analytics.models import DailyStat
 from billing import services as billing_services
 from businesses import services as business_services
 from businesses.models import Business, Plan
-from conftest import make_merchant
+from businesses.tests.factories import make_merchant
 from queues.models import SmsLog, SmsQuotaAlert, SmsStatus, SmsType
 from queues.sms.usage import sms_quota_check, sms_usage
 
