@@ -70,7 +70,7 @@ bench: install messages
 bench-queue: install
 	$(PY) bench/run.py
 
-# Wait estimates told at join vs real waits, simulated days (issue 16): ~5 min.
+# Wait estimates told at join vs real waits, simulated days: ~5 min.
 bench-estimates: install
 	$(PY) bench/estimates.py
 

@@ -209,7 +209,7 @@ def request_costs(data: BenchData) -> tuple[list[Check], dict[str, Cost]]:
 
 def _multi_counter_costs(client: Client, business, next_url: str, auth: dict
                          ) -> tuple[Cost, Cost]:
-    """Issue 15: the same business with a second service and three counters, one serving
+    """The same business with a second service and three counters, one serving
     only that service; call-next there with ~10 then ~200 waiting of both services (every
     tenth a priority walk-in)."""
     from queues import services as queue_services

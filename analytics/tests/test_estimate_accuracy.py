@@ -1,4 +1,4 @@
-"""Issue 16: the merchant sees how good the wait estimates were, per day: the mean error
+"""The merchant sees how good the wait estimates were, per day: the mean error
 and the share of real waits inside the range shown at join (pages and API)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def counters_per_plan(apps, schema_editor):
-    """Defaults of issue 15: basic 1 counter, pro 5, enterprise unlimited."""
+    """Default counters per business: basic 1 counter, pro 5, enterprise unlimited."""
     Plan = apps.get_model("businesses", "Plan")
     Plan.objects.filter(name="pro").update(max_counters=5)
     Plan.objects.filter(name="enterprise").update(max_counters=None)

@@ -1,4 +1,4 @@
-"""The API of counters, services, priority, out-of-order calls and transfers (issue 15)."""
+"""The API of counters, services, priority, out-of-order calls and transfers."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Issue 16 on a phone: the wait is a range that counts down, "less than 2 minutes" when
+"""On a phone, the wait is a range that counts down, "less than 2 minutes" when
 next with a free counter."""
 
 from __future__ import annotations

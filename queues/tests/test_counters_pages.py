@@ -1,5 +1,5 @@
 """The merchant's counters-and-services page, the live screen's counters, priority and
-transfer, the walk-in's service, and the customer's join and status pages (issue 15)."""
+transfer, the walk-in's service, and the customer's join and status pages."""
 
 import pytest
 from django.urls import reverse

@@ -48,7 +48,7 @@ class ErrorCode(IntEnum):
     QUEUE_EMPTY = 4023, "queue_empty", 409
     UNDO_EXPIRED = 4024, "undo_expired", 409
     INVALID_TRANSITION = 4025, "invalid_transition", 409
-    # 403x: counters and services (issue 15)
+    # 403x: counters and services
     INVALID_SERVICE = 4030, "invalid_service", 400
     INVALID_COUNTER = 4031, "invalid_counter", 400
     COUNTER_REQUIRED = 4032, "counter_required", 400
@@ -66,7 +66,7 @@ class ErrorCode(IntEnum):
     EMAIL_NOT_VERIFIED = 4105, "email_not_verified", 403
     TOO_MANY_LOGIN_ATTEMPTS = 4106, "too_many_login_attempts", 429
     SUBSCRIPTION_RUNNING = 4107, "subscription_running", 409
-    # 411x: the account's staff (issue 15)
+    # 411x: the account's staff
     NOT_THE_OWNER = 4110, "not_the_owner", 403
     STAFF_LIMIT_REACHED = 4111, "staff_limit_reached", 403
     INVALID_EMAIL = 4112, "invalid_email", 400
