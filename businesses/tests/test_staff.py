@@ -17,6 +17,7 @@ from businesses.models import Business, Membership, Plan
 from businesses.services import BusinessError, StaffError, StaffLimitReached
 from businesses.tests.factories import PASSWORD, make_merchant
 from businesses.tests.personas import make_member
+from waitify.lib.errors import ErrorCode
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_inviting_twice_the_same_address_is_refused(merchant, pharmacy):
     invite(merchant, pharmacy)
     with pytest.raises(StaffError) as refusal:
         invite(merchant, pharmacy, email="LUCIE@example.fr")
-    assert refusal.value.code == 409
+    assert refusal.value.code == ErrorCode.ALREADY_INVITED
     assert Membership.objects.count() == 1
 
 

@@ -75,9 +75,9 @@ def test_the_overview_with_sms_runs_the_same_number_of_queries(
         add_logs(shop, 3)
         add_logs(shop, 1, status=SmsStatus.SUPPRESSED)
     client.force_login(merchant)
-    # session, user, plan, active count, businesses with their figures, SMS used (one
-    # GROUP BY: queues.sms.usage)
-    with django_assert_num_queries(6):
+    # session, user, staff membership (the menu), plan, active count, businesses with
+    # their figures, SMS used (one GROUP BY: queues.sms.usage)
+    with django_assert_num_queries(7):
         response = client.get(reverse("queues:overview"))
     assert response.context["sms_usage"].used == 3 * count
 
