@@ -384,12 +384,9 @@ def _epoch(moment: datetime | None) -> float | None:
 
 
 def _open_counters(business) -> list[tuple[str, tuple[str, ...]]]:
-    """(id, service ids) of the open counters; one anonymous counter before the
-    counters exist."""
-    counters = getattr(business, "counters", None)
-    if counters is None:
-        return [("", ())]
-    rows = list(counters.filter(is_open=True).values_list("pk", "services"))
+    """(id, service ids) of the open counters; one anonymous counter when all are
+    closed (the first call opens one)."""
+    rows = list(business.counters.filter(is_open=True).values_list("pk", "services"))
     if not rows:
         return [("", ())]
     services: dict[str, list[str]] = {}
@@ -402,8 +399,8 @@ def _open_counters(business) -> list[tuple[str, tuple[str, ...]]]:
 
 def model_refresh(state, business, now: datetime) -> None:
     """Recompute `state.estimate_model` from the recent calls (the caller holds the
-    queue lock and saves the state). One query, plus one per hour for the weekday ×
-    hour history and one for the counters once they exist."""
+    queue lock and saves the state). Two queries (the recent calls, the open counters),
+    plus one per hour for the weekday × hour history."""
     from queues.models import EntryStatus, QueueEntry
 
     model = dict(state.estimate_model or {})
@@ -415,9 +412,7 @@ def model_refresh(state, business, now: datetime) -> None:
                      day_prior=None)
     if model.get("day") != hour_key[:10]:
         model["day"], model["day_prior"] = hour_key[:10], model.get("long_run")
-    has_counter = any(field.name == "counter" for field in QueueEntry._meta.fields)
-    fields = ["created_at", "called_at", "finished_at", "status"]
-    fields += ["counter_id"] if has_counter else []
+    fields = ["created_at", "called_at", "finished_at", "status", "counter_id"]
     rows = list(QueueEntry.objects.filter(business=business)
                 .filter(Q(called_at__gte=now - LOOKBACK)
                         | Q(status=EntryStatus.CANCELLED, called_at__isnull=True,

@@ -280,6 +280,7 @@ def test_call_next_at_a_counter_runs_the_same_queries_whatever_the_length(
         services.entry_join(business=queue, phone="", walk_in=True, service=(o, p)[index % 2],
                             priority=index % 7 == 0)
     # savepoint, lock (state + business), counter, its services, the next entry, the
-    # call, the state's version, the third in that service's line, savepoint release
-    with django_assert_num_queries(9):
+    # call, the estimate's refresh (recent calls, open counters), the state's version,
+    # the third in that service's line, savepoint release
+    with django_assert_num_queries(11):
         services.queue_call_next(business=queue, counter=second)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from queues import estimates, services
 from queues.estimates import CounterNow, EstimateInputs, estimate_wait
 from queues.models import QueueState, SmsType
-from queues.notifications import compose_sms
+from queues.sms.texts import compose_sms
 from queues.tests.factories import join, open_queue
 
 NOW = 1_800_000_000.0
