@@ -11,6 +11,7 @@ import pytest
 
 from businesses import services as business_services
 from businesses.tests.factories import make_merchant
+from businesses.tests.personas import make_member
 from queues import services
 from queues.models import EntryStatus, QueueEntry
 from waitify.tests.browser import DESKTOP, PHONE, SCREENSHOTS_DIR
@@ -46,8 +47,10 @@ def pharmacy(db):
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_two_agents_at_two_counters_each_call_their_own_customer(open_page, pharmacy,
                                                                   language):
-    first = open_page(viewport=DESKTOP, language=language, user=pharmacy.owner)
-    second = open_page(viewport=DESKTOP, language=language, user=pharmacy.owner)
+    agents = [make_member(pharmacy.owner, f"agent-{number}@pharmacie.fr", "agent", [pharmacy])
+              for number in (1, 2)]
+    first = open_page(viewport=DESKTOP, language=language, user=agents[0])
+    second = open_page(viewport=DESKTOP, language=language, user=agents[1])
     for page, name in ((first, "Guichet 1"), (second, "Guichet 2")):
         page.goto(f"/businesses/{pharmacy.pk}/queue/")
         page.locator(f"[data-counter-choice='{name}']").click()
@@ -62,6 +65,10 @@ def test_two_agents_at_two_counters_each_call_their_own_customer(open_page, phar
               for entry in QueueEntry.objects.filter(status=EntryStatus.CALLED)
               .select_related("counter")}
     assert called == {"Guichet 1": "O-001", "Guichet 2": "P-001"}
+    callers = {entry.counter.name: entry.called_by.email
+               for entry in QueueEntry.objects.filter(status=EntryStatus.CALLED)
+               .select_related("counter", "called_by")}
+    assert callers == {"Guichet 1": "agent-1@pharmacie.fr", "Guichet 2": "agent-2@pharmacie.fr"}
     # Each screen shows its own customer first, the other counter's call below it.
     second.wait_for_selector(".called-entry.other-counter")
     first.reload()
@@ -74,7 +81,9 @@ def test_two_agents_at_two_counters_each_call_their_own_customer(open_page, phar
     # "Served" on the second screen serves the second counter's customer.
     second.locator(".called-entry:not(.other-counter) form[action$='/serve/'] button").click()
     second.wait_for_selector(".called-entry:not(.other-counter)", state="detached")
-    assert QueueEntry.objects.get(ticket_prefix="P", ticket_number=1).status == "served"
+    served = QueueEntry.objects.select_related("finished_by").get(ticket_prefix="P",
+                                                                  ticket_number=1)
+    assert (served.status, served.finished_by.email) == ("served", "agent-2@pharmacie.fr")
     assert QueueEntry.objects.get(ticket_prefix="O", ticket_number=1).status == "called"
     assert first.js_errors == [] and second.js_errors == []
 
