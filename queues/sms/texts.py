@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from businesses.models import Business
-from queues.models import CancelledBy, QueueEntry, QueueState, SmsType
+from queues.models import CancelledBy, Counter, QueueEntry, QueueState, SmsType
 from queues.services import REJOIN_WINDOW, entry_position, wait_estimate
 from queues.sms.gsm7 import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
@@ -48,11 +48,8 @@ def _counter_to_name(entry: QueueEntry) -> str:
     a single-counter shop's text stays as it was)."""
     if entry.counter_id is None:
         return ""
-    counter = entry.counter
-    if not type(counter).objects.filter(business_id=entry.business_id).exclude(
-            pk=counter.pk).exists():
-        return ""
-    return counter.name
+    others = Counter.objects.filter(business_id=entry.business_id).exclude(pk=entry.counter_id)
+    return entry.counter.name if others.exists() else ""
 
 
 def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> str:
