@@ -58,6 +58,10 @@ class QueueState(models.Model):
     # row's lock (queues/estimates.py): reading an estimate then costs no query.
     estimate_model = models.JSONField(default=dict, blank=True)
     version = models.BigIntegerField(default=0)
+    # The version at which a customer already waiting last had something new to see (their
+    # place or their estimate): a join behind them, a serve or an arrival at the counter
+    # leaves it, so their polls keep answering "unchanged" (queues.services._changed).
+    line_version = models.BigIntegerField(default=0)
     # The shop screen's own read-only, revocable link (no merchant session on the TV).
     display_token = models.CharField(max_length=64, unique=True, default=new_display_token)
     updated_at = models.DateTimeField(auto_now=True)

@@ -55,6 +55,14 @@ REJOIN_WINDOW = timedelta(minutes=15)
 # How long the merchant can take back a "remove" or "missed" click.
 UNDO_WINDOW = timedelta(seconds=20)
 VERSION_CACHE_KEY = "queue-version:{}"
+LINE_VERSION_CACHE_KEY = "queue-line-version:{}"
+# A waiting customer's stamp is "<business id>:w<line version>"; every other page's is
+# "<business id>:<version>".
+LINE_MARK = "w"
+# Changes after which a customer already waiting sees the same card: a join lands behind
+# them (a priority join does not: it is handled in `_changed`), a serve or an arrival at
+# the counter only concerns the customer called.
+QUIET_FOR_THE_LINE = frozenset({"joined", "served", "arrived"})
 ENTRY_BUSINESS_CACHE_KEY = "entry-business:{}"
 ENTRY_BUSINESS_TIMEOUT = 24 * 3600
 
@@ -114,6 +122,17 @@ def queue_version(business_id) -> int | None:
     return cache.get(VERSION_CACHE_KEY.format(business_id))
 
 
+def polled_version(business_id, seen: str) -> str | None:
+    """The cache's current version in the form of `seen` (a stamp's part after ":"): the
+    line version for a waiting customer's stamp, the queue's version for any other page.
+    None: not in the cache (lost, or a Redis restart)."""
+    key = LINE_VERSION_CACHE_KEY if seen.startswith(LINE_MARK) else VERSION_CACHE_KEY
+    current = cache.get(key.format(business_id))
+    if current is None:
+        return None
+    return f"{LINE_MARK}{current}" if seen.startswith(LINE_MARK) else str(current)
+
+
 def _entry_business_key(secret: str) -> str:
     # Hashed: the cache holds no status link.
     return ENTRY_BUSINESS_CACHE_KEY.format(hashlib.sha256(secret.encode()).hexdigest()[:32])
@@ -138,14 +157,19 @@ def remember_entry_business(secret: str, business_id) -> None:
         logger.warning("cache unavailable: status link not remembered")
 
 
-def version_stamp(state: QueueState | None, *, prime: bool = True) -> str:
-    """"<business id>:<version>" for pages that poll; primes the cache when it was lost
-    (`prime=False`: the caller has just seen the cache hold a version)."""
+def version_stamp(state: QueueState | None, *, prime: bool = True,
+                  waiting: bool = False) -> str:
+    """"<business id>:<version>" for pages that poll ("<business id>:w<line version>" for
+    a customer waiting in line); primes the cache when it was lost (`prime=False`: the
+    caller has just seen the cache hold a version)."""
     if state is None:
         return ""
+    key, version, mark = VERSION_CACHE_KEY, state.version, ""
+    if waiting:
+        key, version, mark = LINE_VERSION_CACHE_KEY, state.line_version, LINE_MARK
     if prime:
-        cache.add(VERSION_CACHE_KEY.format(state.business_id), state.version, timeout=None)
-    return f"{state.business_id}:{state.version}"
+        cache.add(key.format(state.business_id), version, timeout=None)
+    return f"{state.business_id}:{mark}{version}"
 
 
 # --- Locking and bookkeeping -----------------------------------------------------------
@@ -178,8 +202,11 @@ def _lock(business_id) -> tuple[QueueState, Business]:
 
 def _changed(state: QueueState, event: str, business: Business,
              entry: QueueEntry | None = None) -> None:
-    """Bump the version the status pages poll against and announce the event."""
+    """Bump the version the pages poll against and announce the event."""
     state.version += 1
+    if event not in QUIET_FOR_THE_LINE or (event == "joined" and entry is not None
+                                           and entry.priority):
+        state.line_version = state.version
     if event == "called" and entry is not None and entry.actual_wait_seconds is not None \
             and entry.estimated_wait_high_seconds is not None:
         estimates.model_learn_call(state, low=entry.estimated_wait_low_seconds or 0,
@@ -187,16 +214,14 @@ def _changed(state: QueueState, event: str, business: Business,
                                    actual=entry.actual_wait_seconds)
     if event in estimates.REFRESH_ON:
         estimates.model_refresh(state, business, timezone.now())
-    state.save(update_fields=["version", "service_day", "last_ticket", "next_sort_key",
-                              "service_estimate_seconds", "served_samples", "estimate_model",
-                              "updated_at"])
-    version, business_id = state.version, state.business_id
+    state.save(update_fields=["version", "line_version", "service_day", "last_ticket",
+                              "next_sort_key", "service_estimate_seconds", "served_samples",
+                              "estimate_model", "updated_at"])
+    versions = {VERSION_CACHE_KEY.format(state.business_id): state.version,
+                LINE_VERSION_CACHE_KEY.format(state.business_id): state.line_version}
     # robust: the change is committed; a cache that fails now must not turn it into
     # an error (the polls read the database until the next change sets the version).
-    transaction.on_commit(
-        lambda: cache.set(VERSION_CACHE_KEY.format(business_id), version, timeout=None),
-        robust=True,
-    )
+    transaction.on_commit(lambda: cache.set_many(versions, timeout=None), robust=True)
     queue_event.send(sender=QueueEntry, event=event, entry=entry, business=business)
     if entry is not None:
         # The logger's name already says "queue": the line starts with the event.

@@ -26,7 +26,7 @@ from queues.forms import (
     WalkInForm,
     WalkInServiceForm,
 )
-from queues.models import Counter, QueueEntry, QueueState, Service
+from queues.models import Counter, EntryStatus, QueueEntry, QueueState, Service
 from queues.services import QueueError
 from queues.sms.outbox import sms_capped_recently
 from queues.sms.usage import sms_usage
@@ -153,8 +153,8 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
     # The business of a link already opened is remembered in the cache, so an unchanged
     # poll costs no query; a made-up link is not there and goes to the database (404).
     business_id = services.entry_business_id(secret) if seen else None
-    cached = services.queue_version(business_id) if business_id else None
-    if cached is not None and str(cached) == seen:
+    cached = services.polled_version(business_id, seen) if business_id else None
+    if cached is not None and cached == seen:
         return HttpResponse(status=204)
     found = selectors.customer_status(secret)
     if found is None:
@@ -163,8 +163,10 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
         services.remember_entry_business(secret, found.business.pk)
     # Only a poll that found no version in the cache (lost: Redis restarted) primes it;
     # every queue change sets it, and the page's first load has nothing to compare.
+    waiting = found.entry.status == EntryStatus.WAITING
     context = {"status": found,
-               "version": services.version_stamp(found.state, prime=bool(seen) and cached is None)}
+               "version": services.version_stamp(found.state, prime=bool(seen) and cached is None,
+                                                 waiting=waiting)}
     template = ("queues/partials/status_card.html" if request.htmx
                 else "queues/status.html")
     return render(request, template, context)

@@ -15,7 +15,8 @@ def test_the_generator_follows_each_polled_page_with_its_version_and_interval(
         client, merchant_client, business):
     queue = open_queue(business)
     first, *_rest, last = fill(queue, 15)
-    stamp = services.version_stamp(QueueState.objects.get(pk=queue.pk), prime=False)
+    stamp = services.version_stamp(QueueState.objects.get(pk=queue.pk), prime=False,
+                                   waiting=True)
 
     head = polling(client.get(reverse("queues:status", args=[first.secret]), **HTMX).content,
                    STATUS_TAG)
