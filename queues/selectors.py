@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from businesses.models import Business
+from queues import estimates
 from queues.models import Counter, EntryStatus, QueueEntry, QueueState, Service, SmsLog
 from queues.services import (
     MAX_SNOOZES,
@@ -54,6 +55,12 @@ class CustomerStatus:
     @property
     def is_your_turn(self) -> bool:
         return self.entry.status == EntryStatus.CALLED
+
+    @property
+    def open_counters(self) -> int:
+        """The counters open now, as the last queue change left them (no query)."""
+        model = self.state.estimate_model if self.state else None
+        return len(estimates.inputs_from_model(model, self.business).counters)
 
     @property
     def service_name(self) -> str:

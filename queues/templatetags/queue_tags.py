@@ -84,11 +84,13 @@ def join_availability(business: Business, waiting: int) -> JoinAvailability:
     return services.join_availability(business, waiting)
 
 
-# How often a customer's status page asks for news, in seconds: the head of the line every
-# few seconds, further back less often (a call reaches positions 1 to 4 within 5 s; the
-# 15th waits 16 s, and the SMS tells them anyway). Whatever the interval, the page asks at
-# once when it comes back into view (static/js/repoll.js).
-POLL_HEAD_SECONDS, POLL_MAX_SECONDS = 3, 20
+# How often a customer's status page asks for news, in seconds. The places the next calls
+# can reach at once (one per open counter, and the next in line) ask every 3 s, so a call
+# shows within 5 s; behind them, 5 s more per place, at most 20 s (a call moves a place
+# at a time, the countdown runs on the page between polls, and the SMS tells them anyway).
+# Whatever the interval, the page asks at once when it comes back into view
+# (static/js/repoll.js).
+POLL_HEAD_SECONDS, POLL_STEP_SECONDS, POLL_MAX_SECONDS = 3, 5, 20
 POLL_CALLED_SECONDS, POLL_OTHER_SECONDS = 5, 10
 
 
@@ -96,7 +98,10 @@ POLL_CALLED_SECONDS, POLL_OTHER_SECONDS = 5, 10
 def poll_seconds(status) -> int:
     """The status card's poll interval for this customer (`status`: a CustomerStatus)."""
     if status.position:
-        return min(max(status.position + 1, POLL_HEAD_SECONDS), POLL_MAX_SECONDS)
+        beyond = status.position - (status.open_counters + 1)
+        if beyond <= 0:
+            return POLL_HEAD_SECONDS
+        return min(POLL_STEP_SECONDS * beyond, POLL_MAX_SECONDS)
     if status.is_your_turn:
         return POLL_CALLED_SECONDS
     return POLL_OTHER_SECONDS

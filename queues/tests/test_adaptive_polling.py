@@ -1,5 +1,5 @@
-"""A customer's status page polls as often as their place needs: the head of the line every
-few seconds, the 15th every 16 s, and still one query per poll."""
+"""A customer's status page polls as often as their place needs: the places the next calls
+can reach every 3 s, then 5 s more per place up to 20 s, and still one query per poll."""
 
 import re
 
@@ -22,18 +22,28 @@ def poll_interval(response) -> str:
     return re.search(r'hx-trigger="([^"]*)"', card).group(1)
 
 
-def test_the_head_of_the_line_polls_every_3_s_and_the_15th_every_16_s(client, queue):
+def test_the_head_of_the_line_polls_every_3_s_and_from_the_sixth_every_20_s(client, queue):
     entries = fill(queue, 20)
     intervals = [poll_interval(client.get(reverse("queues:status", args=[e.secret]), **HTMX))
-                 for e in (entries[0], entries[1], entries[3], entries[14], entries[19])]
+                 for e in (entries[0], entries[1], entries[2], entries[3], entries[4],
+                           entries[5], entries[19])]
     assert intervals == ["every 3s, repoll", "every 3s, repoll", "every 5s, repoll",
-                         "every 16s, repoll", "every 20s, repoll"]
+                         "every 10s, repoll", "every 15s, repoll", "every 20s, repoll",
+                         "every 20s, repoll"]
+
+
+def test_with_a_second_counter_open_the_third_in_line_polls_every_3_s_too(client, queue):
+    entries = fill(queue, 5)
+    services.counter_create(business=queue, name="Guichet 2")
+    intervals = [poll_interval(client.get(reverse("queues:status", args=[e.secret]), **HTMX))
+                 for e in entries[2:4]]
+    assert intervals == ["every 3s, repoll", "every 5s, repoll"]
 
 
 def test_the_page_speeds_up_as_the_line_moves(client, queue):
     entries = fill(queue, 10)
     url = reverse("queues:status", args=[entries[9].secret])
-    assert poll_interval(client.get(url, **HTMX)) == "every 11s, repoll"
+    assert poll_interval(client.get(url, **HTMX)) == "every 20s, repoll"
     for _ in range(8):
         services.queue_call_next(business=queue)
     assert poll_interval(client.get(url, **HTMX)) == "every 3s, repoll"
@@ -53,4 +63,4 @@ def test_the_interval_costs_no_query(client, queue, django_assert_num_queries):
     entries = fill(queue, 15)
     with django_assert_num_queries(1):
         page = client.get(reverse("queues:status", args=[entries[-1].secret]), **HTMX)
-    assert poll_interval(page) == "every 16s, repoll"
+    assert poll_interval(page) == "every 20s, repoll"
