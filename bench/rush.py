@@ -273,11 +273,11 @@ def _machine_ticks() -> tuple[int, int]:
 
 
 def cpu_sample(tree: Tree, generators: list[int]) -> dict:
-    with _admin() as admin:
-        backends = [row[0] for row in admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [tree.db]).fetchall()]
+    # Every PostgreSQL process: a worker's connection lives 60 s (CONN_MAX_AGE), so the
+    # backends serving the window are mostly not the ones there when it began.
     gunicorn = [tree.server.process.pid, *_children(tree.server.process.pid)]
-    groups = {"gunicorn": gunicorn, "postgres": backends, "redis": _named("redis-server"),
+    groups = {"gunicorn": gunicorn, "postgres": _named("postgres"),
+              "redis": _named("redis-server"),
               "generator": generators}
     busy, total = _machine_ticks()
     return {"time": time.monotonic(), "machine_busy": busy, "machine_total": total,
@@ -285,13 +285,14 @@ def cpu_sample(tree: Tree, generators: list[int]) -> dict:
 
 
 def cpu_used(before: dict, after: dict) -> dict:
-    """Cores used per group over the window (a PostgreSQL backend or worker present at
-    both ends; connections are kept, CONN_MAX_AGE=60), and by the whole machine."""
+    """Cores used per group over the window, and by the whole machine. A process that
+    appeared during the window counts all its time; one that ended in it (a PostgreSQL
+    backend whose connection was closed) is left in "other"."""
     hz = os.sysconf("SC_CLK_TCK")
     seconds = after["time"] - before["time"]
     used = {}
     for group, pids in after["pids"].items():
-        ticks = sum(t - before["pids"][group].get(pid, t) for pid, t in pids.items())
+        ticks = sum(t - before["pids"][group].get(pid, 0) for pid, t in pids.items())
         used[group] = ticks / hz / seconds
     ncpu = os.cpu_count() or 1
     used["machine"] = ((after["machine_busy"] - before["machine_busy"])
