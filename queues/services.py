@@ -63,8 +63,8 @@ LINE_MARK = "w"
 # them (a priority join does not: it is handled in `_changed`), a serve or an arrival at
 # the counter only concerns the customer called.
 QUIET_FOR_THE_LINE = frozenset({"joined", "served", "arrived"})
-ENTRY_BUSINESS_CACHE_KEY = "entry-business:{}"
-ENTRY_BUSINESS_TIMEOUT = 24 * 3600
+LINK_BUSINESS_CACHE_KEY = "{}-business:{}"
+LINK_BUSINESS_TIMEOUT = 24 * 3600
 
 
 class QueueError(WaitifyError):
@@ -133,28 +133,29 @@ def polled_version(business_id, seen: str) -> str | None:
     return f"{LINE_MARK}{current}" if seen.startswith(LINE_MARK) else str(current)
 
 
-def _entry_business_key(secret: str) -> str:
-    # Hashed: the cache holds no status link.
-    return ENTRY_BUSINESS_CACHE_KEY.format(hashlib.sha256(secret.encode()).hexdigest()[:32])
+def _link_key(kind: str, secret: str) -> str:
+    # Hashed: the cache holds no link.
+    return LINK_BUSINESS_CACHE_KEY.format(kind, hashlib.sha256(secret.encode()).hexdigest()[:32])
 
 
-def entry_business_id(secret: str) -> str | None:
-    """The business of the entry behind a status link already opened (None: not known,
-    or the cache is unreachable: the poll then reads the database)."""
+def link_business_id(kind: str, secret: str) -> str | None:
+    """The business behind a link already opened (`kind`: "entry", a customer's status
+    link; "display", a shop screen's), so that an unchanged poll costs no query. None: not
+    known, or the cache is unreachable (the poll then reads the database)."""
     try:
-        return cache.get(_entry_business_key(secret))
+        return cache.get(_link_key(kind, secret))
     except Exception:
-        logger.warning("cache unavailable: status poll read from the database")
+        logger.warning("cache unavailable: %s poll read from the database", kind)
         return None
 
 
-def remember_entry_business(secret: str, business_id) -> None:
-    """An entry never changes business: its link's business can be cached as is."""
+def remember_link_business(kind: str, secret: str, business_id) -> None:
+    """A status link never changes business; a display link is forgotten when it is
+    replaced (`display_regenerate_token`)."""
     try:
-        cache.set(_entry_business_key(secret), str(business_id),
-                  timeout=ENTRY_BUSINESS_TIMEOUT)
+        cache.set(_link_key(kind, secret), str(business_id), timeout=LINK_BUSINESS_TIMEOUT)
     except Exception:
-        logger.warning("cache unavailable: status link not remembered")
+        logger.warning("cache unavailable: %s link not remembered", kind)
 
 
 def version_stamp(state: QueueState | None, *, prime: bool = True,
@@ -1221,6 +1222,10 @@ def display_regenerate_token(*, business: Business) -> QueueState:
     """A new read-only link for the shop's screen; the old one stops working."""
     with transaction.atomic():
         state, _ = _lock(business.pk)
+        old_key = _link_key("display", state.display_token)
         state.display_token = new_display_token()
         state.save(update_fields=["display_token", "updated_at"])
+        # robust: the new link is saved; the old one, still remembered if the cache fails
+        # now, only answers "unchanged" (nothing shown) until the queue changes.
+        transaction.on_commit(lambda: cache.delete(old_key), robust=True)
     return state

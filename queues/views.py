@@ -152,7 +152,7 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
     seen = _seen_version(request)
     # The business of a link already opened is remembered in the cache, so an unchanged
     # poll costs no query; a made-up link is not there and goes to the database (404).
-    business_id = services.entry_business_id(secret) if seen else None
+    business_id = services.link_business_id("entry", secret) if seen else None
     cached = services.polled_version(business_id, seen) if business_id else None
     if cached is not None and cached == seen:
         return HttpResponse(status=204)
@@ -160,7 +160,7 @@ def entry_status(request: HttpRequest, secret: str) -> HttpResponse:
     if found is None:
         return render(request, "queues/status_missing.html", status=404)
     if business_id is None:
-        services.remember_entry_business(secret, found.business.pk)
+        services.remember_link_business("entry", secret, found.business.pk)
     # Only a poll that found no version in the cache (lost: Redis restarted) primes it;
     # every queue change sets it, and the page's first load has nothing to compare.
     waiting = found.entry.status == EntryStatus.WAITING
@@ -233,10 +233,14 @@ COUNTER_COOKIE_AGE = 400 * 24 * 3600
 @login_required
 @require_safe
 def live_queue(request: HttpRequest, business_id) -> HttpResponse:
-    business = business_for(request.user, business_id, permission="queue")
+    # The screen polls every few seconds and mostly hears "unchanged": its permission check
+    # fetches the business alone, and the owner and plan come along only for a new panel.
+    business = business_for(request.user, business_id, permission="queue",
+                            queryset=Business.objects.only("pk", "owner_id"))
     picked = request.GET.get("counter", "")
     if not picked and _unchanged(request, business.pk):
         return HttpResponse(status=204)
+    business = Business.objects.select_related("owner__plan").get(pk=business.pk)
     template = "queues/partials/live_panel.html" if request.htmx else "queues/live.html"
     response = render(request, template, _live_context(business, request))
     if picked and looks_like_uuid(picked):
@@ -537,14 +541,21 @@ def display_regenerate(request: HttpRequest, business_id) -> HttpResponse:
 
 @require_safe
 def display_screen(request: HttpRequest, token: str) -> HttpResponse:
+    # Like a status link: the business of a display link already opened is remembered, so
+    # an unchanged poll costs no query.
+    known = services.link_business_id("display", token) if _seen_version(request) else None
+    if known and _unchanged(request, known):
+        return HttpResponse(status=204)
     state = None
     if looks_like_token(token):
         state = QueueState.objects.select_related("business").filter(display_token=token).first()
     if state is None:
         return render(request, "queues/join_invalid.html", status=404)
     business = state.business
-    if _unchanged(request, business.pk):
-        return HttpResponse(status=204)
+    if known is None:
+        services.remember_link_business("display", token, business.pk)
+        if _unchanged(request, business.pk):  # the cache had lost the link, not the version
+            return HttpResponse(status=204)
     context = {"board": selectors.display_board(business), "business": business,
                "token": token, "version": services.version_stamp(state)}
     if request.htmx:

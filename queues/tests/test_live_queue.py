@@ -39,11 +39,23 @@ def test_the_live_fragment_runs_a_fixed_number_of_queries(merchant_client, queue
                                                           django_assert_num_queries):
     fill(queue, waiting)
     services.queue_call_next(business=queue)
-    # session, user, business, state, live entries, today's figures, counters, what each
-    # counter serves, services
-    with django_assert_num_queries(9):
+    # session, user, business (the permission check), the business with its owner and plan,
+    # state, live entries, today's figures, counters, what each counter serves, services
+    with django_assert_num_queries(10):
         response = merchant_client.get(live_url(queue), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
+
+
+def test_an_unchanged_live_poll_only_checks_who_asks(merchant_client, queue,
+                                                    django_assert_num_queries,
+                                                    django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(queue, 5)
+    version = merchant_client.get(live_url(queue), HTTP_HX_REQUEST="true").context["version"]
+    # session, user, the business (whose owner the user is)
+    with django_assert_num_queries(3):
+        poll = merchant_client.get(live_url(queue), {"v": version}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204
 
 
 def test_call_next_with_htmx_returns_the_panel_with_the_called_customer(merchant_client, queue):
@@ -178,3 +190,26 @@ def test_regenerating_the_display_link_revokes_the_old_one(merchant_client, clie
     old = services.display_regenerate_token(business=queue).display_token
     merchant_client.post(reverse("queues:display_regenerate", args=[queue.pk]))
     assert client.get(reverse("queues:display", args=[old])).status_code == 404
+
+
+def test_an_unchanged_display_poll_costs_no_query(client, queue, django_assert_num_queries,
+                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        join(queue)
+    url = reverse("queues:display", args=[queue.queue_state_row.display_token])
+    version = client.get(url).context["version"]
+    with django_assert_num_queries(0):
+        poll = client.get(url, {"v": version}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204
+
+
+def test_a_replaced_display_link_stops_answering_its_polls_too(
+        merchant_client, client, queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        join(queue)
+    old_url = reverse("queues:display", args=[queue.queue_state_row.display_token])
+    version = client.get(old_url).context["version"]  # the screen has polled: remembered
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant_client.post(reverse("queues:display_regenerate", args=[queue.pk]))
+    poll = client.get(old_url, {"v": version}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 404

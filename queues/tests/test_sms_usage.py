@@ -121,9 +121,10 @@ def test_the_live_fragment_with_sms_runs_a_fixed_number_of_queries(
     entries = fill(queue, waiting)
     services.queue_call_next(business=queue)
     SmsLog.objects.filter(entry__in=entries[::2]).update(status=SmsStatus.FAILED)
-    # session, user, business, state (+ SMS cap), live entries (+ latest SMS), today's
-    # figures, counters, what each counter serves, services
-    with django_assert_num_queries(9):
+    # session, user, business (the permission check), the business with its owner and plan,
+    # state (+ SMS cap), live entries (+ latest SMS), today's figures, counters, what each
+    # counter serves, services
+    with django_assert_num_queries(10):
         response = merchant_client.get(reverse("queues:live", args=[queue.pk]),
                                        HTTP_HX_REQUEST="true")
     assert response.content.decode().count('data-code="5001"') >= waiting // 2
