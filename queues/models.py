@@ -62,6 +62,11 @@ class QueueState(models.Model):
     # place or their estimate): a join behind them, a serve or an arrival at the counter
     # leaves it, so their polls keep answering "unchanged" (queues.services._changed).
     line_version = models.BigIntegerField(default=0)
+    # How many active services and counters the business has, kept by every change of its
+    # setup (queues.services._setup_changed): a customer's page names the service and the
+    # counter only when there are several, without counting them at every poll.
+    services_count = models.PositiveSmallIntegerField(default=1)
+    counters_count = models.PositiveSmallIntegerField(default=1)
     # The shop screen's own read-only, revocable link (no merchant session on the TV).
     display_token = models.CharField(max_length=64, unique=True, default=new_display_token)
     updated_at = models.DateTimeField(auto_now=True)

@@ -65,14 +65,14 @@ class CustomerStatus:
     @property
     def service_name(self) -> str:
         """The service, when the business has several ("" else)."""
-        several = getattr(self.entry, "services_count", 1) > 1
+        several = self.state is not None and self.state.services_count > 1
         return self.entry.service.name if several else ""
 
     @property
     def counter_name(self) -> str:
         """Where to go once called, when the business has several counters ("" else)."""
         entry = self.entry
-        several = getattr(entry, "counters_count", 1) > 1
+        several = self.state is not None and self.state.counters_count > 1
         if several and entry.status == EntryStatus.CALLED and entry.counter_id:
             return entry.counter.name
         return ""
@@ -119,18 +119,9 @@ def customer_status(secret: str) -> CustomerStatus | None:
     state, service, counter and the number of people waiting ahead of it in its service)."""
     ahead = (waiting_ahead(OuterRef("service_id"), OuterRef("priority"), OuterRef("sort_key"))
              .order_by().values("service_id").annotate(count=Count("pk")).values("count"))
-    # How many services and counters the business has: one of each shows neither.
-    services_count = (Service.objects.filter(business_id=OuterRef("business_id"), is_active=True)
-                      .order_by().values("business_id").annotate(count=Count("pk"))
-                      .values("count"))
-    counters_count = (Counter.objects.filter(business_id=OuterRef("business_id"))
-                      .order_by().values("business_id").annotate(count=Count("pk"))
-                      .values("count"))
     entry = (QueueEntry.objects.with_secret(secret)
              .select_related("business__queue_state_row", "service", "counter")
-             .annotate(ahead=Coalesce(Subquery(ahead), 0),
-                       services_count=Coalesce(Subquery(services_count), 1),
-                       counters_count=Coalesce(Subquery(counters_count), 1))
+             .annotate(ahead=Coalesce(Subquery(ahead), 0))
              .first())
     if entry is None:
         return None

@@ -217,7 +217,8 @@ def _changed(state: QueueState, event: str, business: Business,
         estimates.model_refresh(state, business, timezone.now())
     state.save(update_fields=["version", "line_version", "service_day", "last_ticket",
                               "next_sort_key", "service_estimate_seconds", "served_samples",
-                              "estimate_model", "updated_at"])
+                              "estimate_model", "services_count", "counters_count",
+                              "updated_at"])
     versions = {VERSION_CACHE_KEY.format(state.business_id): state.version,
                 LINE_VERSION_CACHE_KEY.format(state.business_id): state.line_version}
     # robust: the change is committed; a cache that fails now must not turn it into
@@ -1047,6 +1048,8 @@ def _valid(instance, code: ErrorCode):
 
 
 def _setup_changed(state: QueueState, business: Business) -> None:
+    state.services_count = Service.objects.filter(business=business, is_active=True).count()
+    state.counters_count = Counter.objects.filter(business=business).count()
     _changed(state, "setup_changed", business)
 
 

@@ -182,6 +182,17 @@ def test_the_status_page_names_the_service_and_the_counter_to_go_to(client, phar
     assert 'data-counter="Guichet 2"' in page
 
 
+def test_the_status_page_stops_naming_them_once_the_second_ones_are_gone(client, pharmacy):
+    queue, service_a, para, first, second = pharmacy
+    entry = services.entry_join(business=queue, phone=french_mobile(), service=service_a)
+    services.service_update(service=para, is_active=False)
+    services.counter_delete(counter=second)
+    services.queue_call_next(business=queue, counter=first)
+    page = client.get(reverse("queues:status", args=[entry.secret])).content.decode()
+    assert "data-service=" not in page and "data-counter=" not in page
+    assert "status-called" in page
+
+
 def test_the_your_turn_sms_names_the_counter_when_there_are_several(pharmacy):
     from queues.sms.texts import compose_sms
 
