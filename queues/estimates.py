@@ -14,11 +14,12 @@ Two halves:
   screen, join page) then costs no query.
 
 The rate is learnt with shrinkage. Prior: the business's long-run cycle
-(across days; the configured average until there is one), times its weekday ×
-hour factor when past weeks give enough of that hour. Today's cycles pull the
-prior only as far as they disagree with it beyond their own noise (empirical
-Bayes): when the configured average is right the estimate stays on it; when it
-is off, the line's own pace takes over within a few dozen calls.
+(across days; until there is one, the configured average plus the usual gap
+before a call), times its weekday × hour factor when past weeks give enough of
+that hour. Today's cycles pull the prior only as far as they disagree with it
+beyond their own noise (empirical Bayes): when the configured average is right
+the estimate stays on it; when it is off, the line's own pace takes over within
+a few dozen calls.
 
 The interval comes from the spread of the cycles and the rate's uncertainty
 (log-normal), then each end is calibrated on the business's own outcomes:
@@ -248,7 +249,9 @@ def _prior_cycle(model: dict, business, key: str = "day_prior") -> float:
     """The business's long-run cycle as it stood when the day began (today's calls are
     the data, not the prior), or its configured average (+ the usual gap) until it has
     one, or after the merchant changed that average."""
-    configured = float(business.average_service_time)
+    # A cycle runs call to call: the service the merchant configured plus the gap before
+    # the next call. Without that gap the prior is short even when the average is right.
+    configured = float(business.average_service_time) + PRIOR_REACTION
     if model.get("configured") != business.average_service_time or not model.get(key):
         return configured
     return float(model[key])

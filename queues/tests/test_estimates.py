@@ -3,6 +3,7 @@ engine keeps up to date as the queue moves."""
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -92,6 +93,12 @@ def test_the_minutes_told_are_rounded_so_that_the_customer_comes_early():
                                   high_seconds=600).minutes == 5
     assert estimates.WaitEstimate(seconds=5 * 60 + 50, low_seconds=0,
                                   high_seconds=600).minutes == 6
+
+
+def test_with_no_history_a_cycle_is_the_configured_average_plus_the_gap_before_a_call():
+    business = SimpleNamespace(average_service_time=100)
+    fresh = estimates.inputs_from_model(None, business)
+    assert fresh.cycle_seconds == 100 + estimates.PRIOR_REACTION
 
 
 def test_the_pace_follows_the_day_only_as_far_as_it_disagrees_with_the_prior():
