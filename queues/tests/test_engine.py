@@ -35,7 +35,7 @@ def test_joining_gives_a_ticket_a_position_and_an_estimate(queue):
     assert (first.ticket_label, second.ticket_label) == ("A-001", "A-002")
     assert (entry_position(first), entry_position(second)) == (1, 2)
     # Join to call: the first goes to a free counter at once, the second waits for the
-    # first one's service (the median, rounded down: the customer comes back early).
+    # first one's service (the median, rounded down unless close to the next minute).
     assert (first.estimated_wait_seconds, first.estimated_wait_high_seconds) == (0, 120)
     assert 60 <= second.estimated_wait_seconds <= queue.average_service_time
     assert second.estimated_wait_high_seconds > queue.average_service_time

@@ -3,6 +3,7 @@ engine keeps up to date as the queue moves."""
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -87,11 +88,18 @@ def test_the_range_is_narrow_when_sure_and_wide_when_not():
     assert (sure.high_seconds - sure.low_seconds) * 2 < unsure.high_seconds - unsure.low_seconds
 
 
-def test_the_minutes_told_are_rounded_so_that_the_customer_comes_early():
-    assert estimates.WaitEstimate(seconds=5 * 60 + 40, low_seconds=0,
-                                  high_seconds=600).minutes == 5
-    assert estimates.WaitEstimate(seconds=5 * 60 + 50, low_seconds=0,
-                                  high_seconds=600).minutes == 6
+def test_the_minutes_told_are_rounded_down_unless_close_to_the_next_minute():
+    def told(seconds: int) -> int:
+        return estimates.WaitEstimate(seconds=seconds, low_seconds=0, high_seconds=600).minutes
+
+    assert told(5 * 60 + 35) == 5  # 25 s short of 6: the customer comes back early
+    assert told(5 * 60 + 40) == 6  # 20 s short: not told a whole minute under the median
+
+
+def test_with_no_history_a_cycle_is_the_configured_average_plus_the_gap_before_a_call():
+    business = SimpleNamespace(average_service_time=100)
+    fresh = estimates.inputs_from_model(None, business)
+    assert fresh.cycle_seconds == 100 + estimates.PRIOR_REACTION
 
 
 def test_the_pace_follows_the_day_only_as_far_as_it_disagrees_with_the_prior():

@@ -15,7 +15,7 @@
       var shown;
       if (rounding === "down") { shown = Math.floor(minutes); }
       else if (rounding === "up") { shown = Math.max(1, Math.ceil(minutes)); }
-      else { shown = Math.floor(minutes + 0.25); }
+      else { shown = Math.floor(minutes + 20 / 60); }  /* as WaitEstimate.minutes */
       if (el.textContent !== String(shown)) { el.textContent = String(shown); }
     });
   }
