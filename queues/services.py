@@ -251,7 +251,7 @@ def _announce_two_ahead(state: QueueState, business: Business, *service_ids) -> 
         service_ids = Service.objects.filter(business=business).values_list("pk", flat=True)
     for service_id in dict.fromkeys(service_ids):
         third = (QueueEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING)
-                 .order_by("-priority", "sort_key")[2:3].first())
+                 .select_related("service").order_by("-priority", "sort_key")[2:3].first())
         if third is not None:
             queue_event.send(sender=QueueEntry, event="two_ahead", entry=third,
                              business=business)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from businesses.models import Business
-from queues.models import CancelledBy, Counter, QueueEntry, QueueState, SmsType
+from queues.models import CancelledBy, QueueEntry, QueueState, SmsType
 from queues.services import REJOIN_WINDOW, entry_position, wait_estimate
 from queues.sms.gsm7 import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
@@ -28,10 +28,17 @@ def _wait_label(seconds: int) -> str:
     return f"{hours}h{rest:02d}"
 
 
+def _state(business: Business) -> QueueState | None:
+    # The engine hands over the business it locked, its queue state attached (no query).
+    try:
+        return business.queue_state_row
+    except QueueState.DoesNotExist:
+        return None
+
+
 def _reminder_wait_seconds(entry: QueueEntry, business: Business) -> int:
     """The wait of the third in line, by the estimate the status page shows."""
-    state = QueueState.objects.filter(pk=business.pk).first()
-    return wait_estimate(business, state, 3, service=entry.service).told_seconds
+    return wait_estimate(business, _state(business), 3, service=entry.service).told_seconds
 
 
 def _status_link(entry: QueueEntry) -> str:
@@ -43,13 +50,13 @@ def _position(entry: QueueEntry) -> int:
     return getattr(entry, "position", None) or entry_position(entry) or 1
 
 
-def _counter_to_name(entry: QueueEntry) -> str:
+def _counter_to_name(entry: QueueEntry, business: Business) -> str:
     """The counter the customer is called to, when the business has several ("" else:
     a single-counter shop's text stays as it was)."""
-    if entry.counter_id is None:
+    state = _state(business)
+    if entry.counter_id is None or state is None or state.counters_count < 2:
         return ""
-    others = Counter.objects.filter(business_id=entry.business_id).exclude(pk=entry.counter_id)
-    return entry.counter.name if others.exists() else ""
+    return entry.counter.name
 
 
 def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> str:
@@ -65,7 +72,7 @@ def _body(sms_type: str, entry: QueueEntry, business: Business, name: str) -> st
             **values, "wait": _wait_label(_reminder_wait_seconds(entry, business))}
     if sms_type == SmsType.YOUR_TURN:
         minutes = business.client_timeout_minutes
-        counter = _counter_to_name(entry)
+        counter = _counter_to_name(entry, business)
         if counter:
             return ngettext("%(name)s: it's your turn! Ticket %(ticket)s: please come to "
                             "%(counter)s within %(minutes)s min.",
