@@ -23,6 +23,7 @@ from businesses.models import Business
 from queues import estimates
 from queues.models import Counter, EntryStatus, QueueEntry, QueueState, Service, SmsLog
 from queues.services import (
+    LINE_ORDER,
     MAX_SNOOZES,
     REJOIN_WINDOW,
     JoinAvailability,
@@ -197,7 +198,7 @@ def live_queue(business: Business) -> LiveQueue:
                                           status__in=[EntryStatus.WAITING, EntryStatus.CALLED])
                 .select_related("service", "counter")
                 .annotate(last_sms_status=Subquery(latest_sms.values("status")[:1]))
-                .order_by("-priority", "sort_key"))
+                .order_by(*LINE_ORDER))
     today = timezone.localdate()
     wait = ExpressionWrapper(F("called_at") - F("created_at"), output_field=DurationField())
     figures = QueueEntry.objects.filter(business=business, service_day=today).aggregate(
@@ -322,6 +323,6 @@ def display_board(business: Business) -> DisplayBoard:
                          counter=entry.counter.name if entry.counter else "")
              for entry in called]
     waiting = QueueEntry.objects.waiting().filter(business=business)
-    next_up = list(waiting.order_by("-priority", "sort_key")[:5])  # as call-next takes them
+    next_up = list(waiting.order_by(*LINE_ORDER)[:5])  # as call-next takes them
     return DisplayBoard(calls=calls, next_up=next_up,
                         waiting=waiting.count(), show_counters=business.counters.count() > 1)

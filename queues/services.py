@@ -93,10 +93,17 @@ def entry_position(entry: QueueEntry) -> int | None:
     return waiting_ahead(entry.service_id, entry.priority, entry.sort_key).count() + 1
 
 
+# The order call-next takes waiting entries in: priority first, then by ordering key. Keys
+# are unique within a service, but a key placed between two of one service's entries can
+# equal another service's: the earlier join then goes first, so a counter serving both
+# services always takes the same one.
+LINE_ORDER = ("-priority", "sort_key", "created_at")
+
+
 def waiting_in_line_order(business: Business):
     """The waiting entries in the order call-next takes them (priority first)."""
     return (QueueEntry.objects.filter(business=business, status=EntryStatus.WAITING)
-            .order_by("-priority", "sort_key"))
+            .order_by(*LINE_ORDER))
 
 
 def service_estimate_seconds(business: Business, state: QueueState | None) -> int:
@@ -251,7 +258,7 @@ def _announce_two_ahead(state: QueueState, business: Business, *service_ids) -> 
         service_ids = Service.objects.filter(business=business).values_list("pk", flat=True)
     for service_id in dict.fromkeys(service_ids):
         third = (QueueEntry.objects.filter(service_id=service_id, status=EntryStatus.WAITING)
-                 .select_related("service").order_by("-priority", "sort_key")[2:3].first())
+                 .select_related("service").order_by(*LINE_ORDER)[2:3].first())
         if third is not None:
             queue_event.send(sender=QueueEntry, event="two_ahead", entry=third,
                              business=business)

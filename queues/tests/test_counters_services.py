@@ -112,6 +112,29 @@ def test_call_next_takes_the_longest_waiting_among_the_counter_services_priority
     assert not any(c.called_out_of_order for c in calls)
 
 
+def test_a_rejoin_landing_on_another_services_key_goes_after_the_earlier_join(pharmacy):
+    # P1, P2, O1, P3 take keys 1, 2, 3, 4; P1 comes back second in P's line, halfway
+    # between P2 and P3: key 3, O1's. The counter serving both calls O1 first, always.
+    queue, o, p, first, second = pharmacy
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        p1 = join(queue, p)
+        for service in (p, o, p):
+            clock.shift(timedelta(seconds=10))
+            join(queue, service)
+        o1 = QueueEntry.objects.get(business=queue, service=o)
+        services.counter_update(counter=second, is_open=False)
+        assert services.queue_call_next(business=queue, counter=first).pk == p1.pk
+        services.entry_miss(entry=QueueEntry.objects.get(pk=p1.pk))
+        clock.shift(timedelta(seconds=10))
+        back = services.entry_rejoin(entry=QueueEntry.objects.get(pk=p1.pk))
+        assert back.sort_key == o1.sort_key
+        # O1's row rewritten after P1's return: in the table, it now comes after it.
+        QueueEntry.objects.filter(pk=o1.pk).update(priority=True)
+        QueueEntry.objects.filter(pk=o1.pk).update(priority=False)
+        calls = [services.queue_call_next(business=queue, counter=first) for _ in range(2)]
+    assert [c.ticket_label for c in calls] == ["P-002", "O-001"]
+
+
 def test_call_next_needs_a_counter_when_several_are_open(pharmacy):
     queue, o, *_ = pharmacy
     join(queue, o)
