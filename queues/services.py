@@ -61,7 +61,8 @@ LINE_VERSION_CACHE_KEY = "queue-line-version:{}"
 LINE_MARK = "w"
 # Changes after which a customer already waiting sees the same card: a join lands behind
 # them (a priority join does not: it is handled in `_changed`), a serve or an arrival at
-# the counter only concerns the customer called.
+# the counter changes the called customer's page. (Their estimate may move a little then;
+# the page counts it down meanwhile, and the next call, which moves the line, redraws it.)
 QUIET_FOR_THE_LINE = frozenset({"joined", "served", "arrived"})
 LINK_BUSINESS_CACHE_KEY = "{}-business:{}"
 LINK_BUSINESS_TIMEOUT = 24 * 3600
