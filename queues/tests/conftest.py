@@ -1,10 +1,32 @@
-"""Fixtures of the SMS tests: the locmem outbox and SNS under moto (opt-in, never autouse)."""
+"""Fixtures of the queue tests: an open queue, the engine's events, and for the SMS tests
+the locmem outbox and SNS under moto (opt-in, never autouse)."""
 
 from __future__ import annotations
 
 import pytest
 
+from queues.events import queue_event
 from queues.sms import backends
+from queues.tests.factories import open_queue
+
+
+@pytest.fixture
+def queue(business):
+    """The merchant's business with its queue open (a file may define its own)."""
+    return open_queue(business)
+
+
+@pytest.fixture
+def events():
+    """What the engine announced in this test: (event, ticket label or None)."""
+    seen: list[tuple[str, object]] = []
+
+    def receiver(sender, event, entry, business, **kwargs):
+        seen.append((event, entry.ticket_label if entry else None))
+
+    queue_event.connect(receiver)
+    yield seen
+    queue_event.disconnect(receiver)
 
 
 @pytest.fixture

@@ -3,18 +3,12 @@ can reach every 3 s, then 5 s more per place up to 20 s, and still one query per
 
 import re
 
-import pytest
 from django.urls import reverse
 
 from queues import services
-from queues.tests.factories import fill, open_queue
+from queues.tests.factories import fill
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def poll_interval(response) -> str:

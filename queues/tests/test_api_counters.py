@@ -4,14 +4,9 @@ import pytest
 
 from queues import services
 from queues.models import Counter, EntryStatus, QueueEntry, Service
-from queues.tests.factories import french_mobile, join, open_queue
+from queues.tests.factories import french_mobile, join
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 @pytest.fixture

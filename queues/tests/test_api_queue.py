@@ -7,14 +7,9 @@ from rest_framework.test import APIClient
 from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import EntryStatus, QueueEntry
-from queues.tests.factories import fill, join, open_queue
+from queues.tests.factories import fill, join
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def test_the_queue_state_has_the_documented_shape(api_client, queue):

@@ -12,12 +12,7 @@ from businesses import services as business_services
 from queues import services
 from queues.models import CancelledBy, EntryStatus, QueueEntry, SmsLog, SmsType
 from queues.services import QueueError
-from queues.tests.factories import fill, join, open_queue
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
+from queues.tests.factories import fill, join
 
 
 def waiting_order(business) -> list[str]:

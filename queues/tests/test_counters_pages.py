@@ -7,12 +7,7 @@ from django.urls import reverse
 from businesses.models import Business
 from queues import services
 from queues.models import Counter, EntryStatus, QueueEntry, Service
-from queues.tests.factories import french_mobile, join, open_queue
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
+from queues.tests.factories import french_mobile, join
 
 
 @pytest.fixture

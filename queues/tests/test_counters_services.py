@@ -7,27 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from queues import services
-from queues.events import queue_event
 from queues.models import Counter, EntryStatus, QueueEntry, Service
 from queues.services import QueueError, entry_position
-from queues.tests.factories import french_mobile, open_queue
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
-
-
-@pytest.fixture
-def events():
-    seen: list[tuple[str, object]] = []
-
-    def receiver(sender, event, entry, business, **kwargs):
-        seen.append((event, entry.ticket_label if entry else None))
-
-    queue_event.connect(receiver)
-    yield seen
-    queue_event.disconnect(receiver)
+from queues.tests.factories import french_mobile
 
 
 @pytest.fixture

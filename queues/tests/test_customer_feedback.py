@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.urls import reverse
 
 from queues import services
 from queues.models import QueueEntry
-from queues.tests.factories import fill, join, open_queue
+from queues.tests.factories import fill, join
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def status_url(entry) -> str:

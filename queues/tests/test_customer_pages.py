@@ -8,12 +8,7 @@ from django.urls import reverse
 
 from queues import services
 from queues.models import EntryStatus, QueueEntry
-from queues.tests.factories import fill, join, open_queue
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
+from queues.tests.factories import fill, join
 
 
 def join_url(business):

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from queues import device_tickets, limits, services
 from queues.models import QueueEntry, SmsLog, SmsStatus, SmsType
-from queues.tests.factories import join, open_queue
+from queues.tests.factories import join
 
 API = "/api/v1"
 PHONE, OTHER_PHONE = "06 12 34 56 78", "06 98 76 54 32"
@@ -24,11 +24,6 @@ PHONE, OTHER_PHONE = "06 12 34 56 78", "06 98 76 54 32"
 def counters(monkeypatch):
     """The limits count in a cache of this test's own (see test_sms_abuse)."""
     monkeypatch.setattr(limits, "cache", LocMemCache(f"join-limits-{uuid.uuid4()}", {}))
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def join_url(queue) -> str:

@@ -12,7 +12,6 @@ from django.urls import reverse
 from queues import limits, services
 from queues.models import EntryStatus, QueueEntry, SmsLog
 from queues.sms.usage import sms_usage
-from queues.tests.factories import open_queue
 
 API = "/api/v1"
 UK_MOBILE = "+44 7911 123456"
@@ -23,11 +22,6 @@ ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 def counters(monkeypatch):
     """The limits count in a cache of this test's own (see test_sms_abuse)."""
     monkeypatch.setattr(limits, "cache", LocMemCache(f"join-limits-{uuid.uuid4()}", {}))
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def join_url(queue) -> str:

@@ -8,11 +8,6 @@ from queues.models import EntryStatus, QueueEntry
 from queues.tests.factories import fill, join, open_queue
 
 
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
-
-
 def live_url(business):
     return reverse("queues:live", args=[business.pk])
 

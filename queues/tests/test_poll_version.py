@@ -13,11 +13,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def queue(business):
-    return open_queue(business)
-
-
-@pytest.fixture
 def other_queue(outsider):
     other = business_services.business_create(owner=outsider, name="Pharmacie du Port",
                                               business_type="pharmacy")

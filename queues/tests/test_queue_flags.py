@@ -12,22 +12,9 @@ from businesses.models import Business, User
 from businesses.tests.factories import PASSWORD
 from businesses.tests.test_admin import as_submitted
 from queues import services
-from queues.events import queue_event
 from queues.models import CancelledBy, EntryStatus, QueueEntry, QueueState
 from queues.services import QueueError
 from queues.tests.factories import fill, open_queue
-
-
-@pytest.fixture
-def events():
-    seen: list[tuple[str, object]] = []
-
-    def receiver(sender, event, entry, business, **kwargs):
-        seen.append((event, entry.ticket_label if entry else None))
-
-    queue_event.connect(receiver)
-    yield seen
-    queue_event.disconnect(receiver)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from queues.models import EntryStatus, QueueEntry, SmsLog, SmsStatus
 from queues.sms import backends, outbox
-from queues.tests.factories import french_mobile, open_queue
+from queues.tests.factories import french_mobile
 from waitify import celery_app
 from waitify.lib.breaker import redis_breaker
 from waitify.tests.private_redis import PrivateRedis
@@ -52,11 +52,6 @@ def cache_on_private_redis(redis_server, settings, monkeypatch):
     redis_breaker.reset()
     yield redis_server
     redis_breaker.reset()
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def join_url(business) -> str:

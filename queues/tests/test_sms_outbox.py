@@ -24,12 +24,7 @@ from queues import services, tasks
 from queues.models import EntryStatus, QueueEntry, SmsLog, SmsOptOut, SmsStatus, SmsType
 from queues.sms import outbox
 from queues.sms.backends import PERMANENT, TEMPORARY, UNKNOWN, LocmemBackend, SmsError
-from queues.tests.factories import fill, join, open_queue
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
+from queues.tests.factories import fill, join
 
 
 def logs(entry: QueueEntry) -> dict[str, SmsLog]:

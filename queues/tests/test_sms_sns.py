@@ -28,11 +28,6 @@ from queues.sms.backends import PERMANENT, TEMPORARY, UNKNOWN, SmsError, SnsBack
 from queues.tests.factories import fill, join, open_queue
 
 
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
-
-
 def client():
     return SnsBackend().client
 

@@ -16,14 +16,9 @@ from businesses.tests.factories import make_merchant
 from queues import services
 from queues.models import SmsLog, SmsQuotaAlert, SmsStatus, SmsType
 from queues.sms import outbox, usage
-from queues.tests.factories import fill, join, open_queue
+from queues.tests.factories import fill, join
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-@pytest.fixture
-def queue(business):
-    return open_queue(business)
 
 
 def add_logs(business, count: int, status: str = SmsStatus.SENT, days_ago: int = 0) -> None:
