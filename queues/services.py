@@ -134,11 +134,12 @@ def polled_version(business_id, seen: str) -> str | None:
     """The cache's current version in the form of `seen` (a stamp's part after ":"): the
     line version for a waiting customer's stamp, the queue's version for any other page.
     None: not in the cache (lost, or a Redis restart)."""
-    key = LINE_VERSION_CACHE_KEY if seen.startswith(LINE_MARK) else VERSION_CACHE_KEY
-    current = cache.get(key.format(business_id))
+    waiting = seen.startswith(LINE_MARK)
+    current = cache.get((LINE_VERSION_CACHE_KEY if waiting else VERSION_CACHE_KEY)
+                        .format(business_id))
     if current is None:
         return None
-    return f"{LINE_MARK}{current}" if seen.startswith(LINE_MARK) else str(current)
+    return f"{LINE_MARK}{current}" if waiting else str(current)
 
 
 def _link_key(kind: str, secret: str) -> str:
