@@ -27,6 +27,7 @@ class QueueEntryAdmin(PhoneSearchMixin, admin.ModelAdmin):
                     "service_day", "created_at", "called_at", "served_at"]
     list_filter = ["status", "service_day"]
     list_select_related = ["business"]
+    ordering = ["business__name", "sort_key"]
     search_fields = ["business__name", "customer_name", "phone"]
     raw_id_fields = ["business"]
     date_hierarchy = "created_at"

@@ -113,7 +113,7 @@ class Service(models.Model):
     class Meta:
         verbose_name = _("service")
         verbose_name_plural = _("services")
-        ordering = ["business", "position", "created_at"]
+        ordering = ["business_id", "position", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["business", "ticket_prefix"],
                                     name="service_prefix_unique_per_business"),
@@ -148,7 +148,7 @@ class Counter(models.Model):
     class Meta:
         verbose_name = _("counter")
         verbose_name_plural = _("counters")
-        ordering = ["business", "position", "created_at"]
+        ordering = ["business_id", "position", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["business", "name"],
                                     name="counter_name_unique_per_business"),
@@ -251,7 +251,8 @@ class QueueEntry(models.Model):
     class Meta:
         verbose_name = _("queue entry")
         verbose_name_plural = _("queue entries")
-        ordering = ["business", "sort_key"]
+        # The column, not `business`: that would join businesses to sort on their name.
+        ordering = ["business_id", "sort_key"]
         constraints = [
             models.UniqueConstraint(
                 fields=["business", "phone"],
