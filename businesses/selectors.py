@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from businesses.models import Business, Membership, Role, User
+from waitify.lib.queries import one_or_none
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "queue": frozenset({Role.OWNER, Role.MANAGER, Role.AGENT}),
@@ -76,7 +77,7 @@ def business_for(user: User, business_id, *, permission: str,
     roles = _roles(permission)
     # The business alone first, then the user's role on it: an owner (most requests) needs
     # no membership lookup, and a member's costs one more query.
-    business = queryset.filter(pk=business_id).first()
+    business = one_or_none(queryset.filter(pk=business_id))
     if business is None or role_in(user, business) not in roles:
         raise Http404("No such business.")
     return business

@@ -35,6 +35,7 @@ from queues.services import (
 from queues.sms.outbox import sms_capped_recently
 from waitify.lib import opening_hours
 from waitify.lib.opening_hours import DayHours
+from waitify.lib.queries import one_or_none
 
 
 def _state(business: Business) -> QueueState | None:
@@ -120,10 +121,9 @@ def customer_status(secret: str) -> CustomerStatus | None:
     state, service, counter and the number of people waiting ahead of it in its service)."""
     ahead = (waiting_ahead(OuterRef("service_id"), OuterRef("priority"), OuterRef("sort_key"))
              .order_by().values("service_id").annotate(count=Count("pk")).values("count"))
-    entry = (QueueEntry.objects.with_secret(secret)
-             .select_related("business__queue_state_row", "service", "counter")
-             .annotate(ahead=Coalesce(Subquery(ahead), 0))
-             .first())
+    entry = one_or_none(QueueEntry.objects.with_secret(secret)
+                        .select_related("business__queue_state_row", "service", "counter")
+                        .annotate(ahead=Coalesce(Subquery(ahead), 0)))
     if entry is None:
         return None
     return _status(entry, entry.ahead + 1 if entry.status == EntryStatus.WAITING else None)

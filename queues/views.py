@@ -31,6 +31,7 @@ from queues.services import QueueError
 from queues.sms.outbox import sms_capped_recently
 from queues.sms.usage import sms_usage
 from waitify.lib.errors import ErrorCode
+from waitify.lib.queries import one_or_none
 from waitify.lib.tokens import looks_like_token
 
 
@@ -81,8 +82,8 @@ def _unchanged(request: HttpRequest, business_id) -> bool:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def join_page(request: HttpRequest, token: str) -> HttpResponse:
-    business = (Business.objects.select_related("owner", "queue_state_row")
-                .with_qr_token(token).first())
+    business = one_or_none(Business.objects.select_related("owner", "queue_state_row")
+                           .with_qr_token(token))
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
     form = JoinForm(request.POST or None, business=business)
@@ -116,8 +117,8 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
 def join_state(request: HttpRequest, token: str) -> HttpResponse:
     """The join page's state, polled while joins are refused: the whole page reloads
     (and the polling stops) once the state differs from the one the page shows."""
-    business = (Business.objects.select_related("owner", "queue_state_row")
-                .with_qr_token(token).first())
+    business = one_or_none(Business.objects.select_related("owner", "queue_state_row")
+                           .with_qr_token(token))
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
     summary = selectors.join_summary(business)
@@ -130,7 +131,7 @@ def join_state(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def resend_link(request: HttpRequest, token: str) -> HttpResponse:
     """"Text me my link again": the same answer whatever the number (no oracle)."""
-    business = Business.objects.with_qr_token(token).first()
+    business = one_or_none(Business.objects.with_qr_token(token))
     if business is None:
         return render(request, "queues/join_invalid.html", status=404)
     form = ResendLinkForm(request.POST)
@@ -548,7 +549,8 @@ def display_screen(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponse(status=204)
     state = None
     if looks_like_token(token):
-        state = QueueState.objects.select_related("business").filter(display_token=token).first()
+        state = one_or_none(QueueState.objects.select_related("business")
+                            .filter(display_token=token))
     if state is None:
         return render(request, "queues/join_invalid.html", status=404)
     business = state.business
