@@ -85,12 +85,14 @@ def join_availability(business: Business, waiting: int) -> JoinAvailability:
 
 
 # How often a customer's status page asks for news, in seconds. The places the next calls
-# can reach at once (one per open counter, and the next in line) ask every 3 s, so a call
-# shows within 5 s; behind them, 5 s more per place, at most 20 s (a call moves a place
-# at a time, the countdown runs on the page between polls, and the SMS tells them anyway).
+# can reach at once (one per open counter, and the next in line) ask every 4 s, so a call
+# shows within 5 s; the place behind them every 10 s, the others every 20 s (a call moves
+# a place at a time, the countdown runs on the page between polls, and the SMS tells them
+# anyway).
 # Whatever the interval, the page asks at once when it comes back into view
-# (static/js/repoll.js).
-POLL_HEAD_SECONDS, POLL_STEP_SECONDS, POLL_MAX_SECONDS = 3, 5, 20
+# (static/js/repoll.js). The shop display asks every 4 s too (display_board.html), the
+# merchant's live screen every 5 s (live_panel.html): what the merchant does shows at once.
+POLL_HEAD_SECONDS, POLL_STEP_SECONDS, POLL_MAX_SECONDS = 4, 10, 20
 POLL_CALLED_SECONDS, POLL_OTHER_SECONDS = 5, 10
 
 

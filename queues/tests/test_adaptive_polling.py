@@ -1,5 +1,6 @@
 """A customer's status page polls as often as their place needs: the places the next calls
-can reach every 3 s, then 5 s more per place up to 20 s, and still one query per poll."""
+can reach every 4 s, the place behind them every 10 s, the others every 20 s, and still one
+query per poll."""
 
 import re
 
@@ -16,22 +17,22 @@ def poll_interval(response) -> str:
     return re.search(r'hx-trigger="([^"]*)"', card).group(1)
 
 
-def test_the_head_of_the_line_polls_every_3_s_and_from_the_sixth_every_20_s(client, queue):
+def test_the_head_of_the_line_polls_every_4_s_and_from_the_fourth_every_20_s(client, queue):
     entries = fill(queue, 20)
     intervals = [poll_interval(client.get(reverse("queues:status", args=[e.secret]), **HTMX))
                  for e in (entries[0], entries[1], entries[2], entries[3], entries[4],
                            entries[5], entries[19])]
-    assert intervals == ["every 3s, repoll", "every 3s, repoll", "every 5s, repoll",
-                         "every 10s, repoll", "every 15s, repoll", "every 20s, repoll",
+    assert intervals == ["every 4s, repoll", "every 4s, repoll", "every 10s, repoll",
+                         "every 20s, repoll", "every 20s, repoll", "every 20s, repoll",
                          "every 20s, repoll"]
 
 
-def test_with_a_second_counter_open_the_third_in_line_polls_every_3_s_too(client, queue):
+def test_with_a_second_counter_open_the_third_in_line_polls_every_4_s_too(client, queue):
     entries = fill(queue, 5)
     services.counter_create(business=queue, name="Guichet 2")
     intervals = [poll_interval(client.get(reverse("queues:status", args=[e.secret]), **HTMX))
                  for e in entries[2:4]]
-    assert intervals == ["every 3s, repoll", "every 5s, repoll"]
+    assert intervals == ["every 4s, repoll", "every 10s, repoll"]
 
 
 def test_the_page_speeds_up_as_the_line_moves(client, queue):
@@ -40,7 +41,7 @@ def test_the_page_speeds_up_as_the_line_moves(client, queue):
     assert poll_interval(client.get(url, **HTMX)) == "every 20s, repoll"
     for _ in range(8):
         services.queue_call_next(business=queue)
-    assert poll_interval(client.get(url, **HTMX)) == "every 3s, repoll"
+    assert poll_interval(client.get(url, **HTMX)) == "every 4s, repoll"
 
 
 def test_a_called_customer_polls_every_5_s_and_a_served_one_stops(client, queue):

@@ -69,6 +69,6 @@ def test_a_page_far_back_asks_for_news_as_soon_as_it_is_seen_again(open_page, sh
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     page.locator("[data-position='1']").wait_for(timeout=3_000)
     assert time.monotonic() - seen_again < 3  # long before the 20 s poll
-    assert page.locator("#status-card").get_attribute("hx-trigger") == "every 3s, repoll"
+    assert page.locator("#status-card").get_attribute("hx-trigger") == "every 4s, repoll"
     screenshot(page, "polling-seen-again-now-next-fr-phone")
     assert page.js_errors == []

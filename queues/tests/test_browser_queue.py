@@ -47,7 +47,7 @@ def test_a_customer_follows_the_call_live_on_the_phone_and_on_the_shop_screen(
     merchant.locator(".called-entry").wait_for()
     screenshot(merchant, "queue-merchant-called")
 
-    # Both other pages change by themselves (polling every 3 s), without a reload.
+    # Both other pages change by themselves (polling every 4 s), without a reload.
     customer.locator(".your-turn").wait_for(timeout=6000)
     assert customer.locator(".your-turn").inner_text() == "C'est votre tour !"
     assert customer.locator(".countdown").inner_text().startswith(("4:", "5:"))

@@ -65,7 +65,7 @@ def test_the_status_page_shows_ticket_position_and_estimate(client, queue):
     assert "A-002" in html
     assert 'data-position="2"' in html
     assert "1 personne devant vous" in html
-    assert 'hx-trigger="every 3s, repoll"' in html  # second in line: every 3 s
+    assert 'hx-trigger="every 4s, repoll"' in html  # second in line: every 4 s
 
 
 def test_the_status_page_says_when_it_is_your_turn(client, queue):

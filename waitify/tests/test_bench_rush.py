@@ -22,20 +22,21 @@ def test_the_generator_follows_each_polled_page_with_its_version_and_interval(
                    STATUS_TAG)
     fifteenth = polling(client.get(reverse("queues:status", args=[last.secret])).content,
                         STATUS_TAG)
-    assert head == (f"/q/s/{first.secret}?v={stamp}", 3.0)
+    assert head == (f"/q/s/{first.secret}?v={stamp}", 4.0)
     assert fifteenth == (f"/q/s/{last.secret}?v={stamp}", 20.0)
 
     services.queue_call_next(business=queue)
     live = merchant_client.get(reverse("queues:live", args=[queue.pk]), **HTMX).content
     url, interval = polling(live, LIVE_TAG)
-    assert url.startswith(f"/businesses/{queue.pk}/queue/?v={queue.pk}:") and interval == 3.0
+    assert url.startswith(f"/businesses/{queue.pk}/queue/?v={queue.pk}:") and interval == 5.0
     first.refresh_from_db()
     assert Load.serve_path(live) == reverse("queues:entry_action",
                                             args=[queue.pk, first.pk, "serve"])
 
     token = QueueState.objects.get(pk=queue.pk).display_token
     display = client.get(reverse("queues:display", args=[token]), **HTMX).content
-    assert polling(display, DISPLAY_TAG)[0].startswith(f"/display/{token}?v={queue.pk}:")
+    url, interval = polling(display, DISPLAY_TAG)
+    assert url.startswith(f"/display/{token}?v={queue.pk}:") and interval == 4.0
 
 
 def test_a_page_that_stops_polling_stops_the_generator_too(client, business):
