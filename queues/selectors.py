@@ -29,6 +29,7 @@ from queues.services import (
     JoinAvailability,
     WaitEstimate,
     join_availability,
+    queue_state_of,
     wait_estimate,
     waiting_ahead,
 )
@@ -36,13 +37,6 @@ from queues.sms.outbox import sms_capped_recently
 from waitify.lib import opening_hours
 from waitify.lib.opening_hours import DayHours
 from waitify.lib.queries import one_or_none
-
-
-def _state(business: Business) -> QueueState | None:
-    try:
-        return business.queue_state_row
-    except QueueState.DoesNotExist:
-        return None
 
 
 @dataclass
@@ -137,7 +131,7 @@ def joined_status(entry: QueueEntry) -> CustomerStatus:
 
 def _status(entry: QueueEntry, position: int | None) -> CustomerStatus:
     business = entry.business
-    state = _state(business)
+    state = queue_state_of(business)
     estimate = wait_estimate(business, state, position) if position else None
     deadline = None
     if entry.status == EntryStatus.CALLED and entry.arrived_at is None and entry.called_at:
@@ -262,7 +256,7 @@ def join_summary(business: Business, now: datetime | None = None) -> JoinSummary
     """What the join page shows before the form: 1 query (the waiting count)."""
     now = now or timezone.now()
     waiting = QueueEntry.objects.waiting().filter(business=business).count()
-    estimate = wait_estimate(business, _state(business), waiting + 1)
+    estimate = wait_estimate(business, queue_state_of(business), waiting + 1)
     availability = join_availability(business, waiting, now)
     expected_call = now + timedelta(minutes=estimate.minutes)
     closes = availability.closes_at

@@ -74,6 +74,15 @@ class QueueError(WaitifyError):
 
 # --- Reading -------------------------------------------------------------------------
 
+def queue_state_of(business: Business) -> QueueState | None:
+    """The business's queue state as it came with the business (select_related, or the
+    engine's lock attaching it: then no query); None for a business without one."""
+    try:
+        return business.queue_state_row
+    except QueueState.DoesNotExist:
+        return None
+
+
 def waiting_ahead(service_id, priority, sort_key):
     """The waiting entries ahead of a place in line (values, or `OuterRef`s in a
     subquery): the one definition of a position, counted by `entry_position` here and by

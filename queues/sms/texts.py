@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from businesses.models import Business
-from queues.models import CancelledBy, QueueEntry, QueueState, SmsType
-from queues.services import REJOIN_WINDOW, entry_position, wait_estimate
+from queues.models import CancelledBy, QueueEntry, SmsType
+from queues.services import REJOIN_WINDOW, entry_position, queue_state_of, wait_estimate
 from queues.sms.gsm7 import GSM7_SINGLE, is_gsm7, segment_count, septet_length, to_gsm7
 
 REJOIN_MINUTES = int(REJOIN_WINDOW.total_seconds() // 60)  # said in the "missed" text
@@ -28,17 +28,10 @@ def _wait_label(seconds: int) -> str:
     return f"{hours}h{rest:02d}"
 
 
-def _state(business: Business) -> QueueState | None:
-    # The engine hands over the business it locked, its queue state attached (no query).
-    try:
-        return business.queue_state_row
-    except QueueState.DoesNotExist:
-        return None
-
-
 def _reminder_wait_seconds(entry: QueueEntry, business: Business) -> int:
     """The wait of the third in line, by the estimate the status page shows."""
-    return wait_estimate(business, _state(business), 3, service=entry.service).told_seconds
+    state = queue_state_of(business)
+    return wait_estimate(business, state, 3, service=entry.service).told_seconds
 
 
 def _status_link(entry: QueueEntry) -> str:
@@ -53,7 +46,7 @@ def _position(entry: QueueEntry) -> int:
 def _counter_to_name(entry: QueueEntry, business: Business) -> str:
     """The counter the customer is called to, when the business has several ("" else:
     a single-counter shop's text stays as it was)."""
-    state = _state(business)
+    state = queue_state_of(business)
     if entry.counter_id is None or state is None or state.counters_count < 2:
         return ""
     return entry.counter.name
