@@ -45,7 +45,8 @@ from statistics import median
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import Server, http  # noqa: E402 - after the path fix
+from bench import request_costs  # noqa: E402 - after the path fix
+from bench.server import Server, http  # noqa: E402
 from bench.wrk import ensure_wrk, run_wrk, wrk_version  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -532,6 +533,8 @@ def render(result: dict) -> str:
                   f"{cpu['redis']:.2f}, the load generator {cpu['generator']:.2f}, anything "
                   f"else on the machine {cpu['other']:.2f} (machine total "
                   f"{cpu['machine']:.2f})."]
+    if result.get("costs"):
+        lines += ["", *request_costs.render(result["costs"], result)]
     lines += ["", "### The model rush hour", "",
               f"- N open shops; each starts with {result['waiting']} customers waiting "
               "(seeded through the services), whose status pages poll at the interval their "
@@ -627,6 +630,10 @@ def main() -> None:
             if tree.server:
                 tree.server.stop()
     errors_500 = {tree.label: tree.server.internal_errors() for tree in trees}
+    new = trees[0]
+    log(f"{new.label}: timing each kind of request in-process (bench/request_costs.py)")
+    seed(new, len(new.shops) + 1)  # a shop no load has touched
+    costs = request_costs.run(new, new.shops[-1], OUT)
     result = {
         "command": command, "machine": machine, "load_after": machine_facts()["load_before"],
         "elapsed": time.monotonic() - _T0, "warmup": WARMUP, "measure": MEASURE,
@@ -637,6 +644,7 @@ def main() -> None:
                    "last_step_passed": held(t) >= max(STEPS)} for t in trees],
         "small_scale": [k for k in KNOBS[:7] if k in os.environ],
         "all_steps": [s for t in trees for s in t.steps], "server_errors": errors_500,
+        "costs": costs,
     }
     (OUT / "rush.json").write_text(json.dumps(result))
     write_report(result)

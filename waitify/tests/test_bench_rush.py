@@ -45,3 +45,32 @@ def test_a_page_that_stops_polling_stops_the_generator_too(client, business):
     services.entry_cancel(entry=entry)
     page = client.get(reverse("queues:status", args=[entry.secret]), **HTMX).content
     assert polling(page, STATUS_TAG) is None
+
+
+def test_the_cost_table_weighs_each_request_by_how_often_a_shop_sends_it():
+    from bench.request_costs import render
+
+    result = {"measure": 60, "machine": {"nproc": 2},
+              "trees": [{"label": "new", "trivial": [2000.0]}],
+              "all_steps": [
+                  {"tree": "new", "shops": 10, "passed": True, "mix": {
+                      "status_poll": {"statuses": {"204": 600, "200": 60}},
+                      "call_next": {"statuses": {"200": 10}}}},
+                  {"tree": "new", "shops": 20, "passed": False, "mix": {}}]}
+    costs = {"trivial": 0.5, "status_poll 204": 0.5, "status_poll 200": 5.0, "call_next": 30.0}
+
+    text = "\n".join(render(costs, result))
+
+    # Per shop: a 204 a second, a 200 every 10 s, a call a minute: 0.5 ms a second each.
+    assert "| status_poll 204 | 1.000 | 0.50 | 0.500 | 33% |" in text
+    assert "| call_next | 0.017 | 30.00 | 0.500 | 33% |" in text
+    # Outside Django each request pays 2 cores / 2,000 req/s - 0.5 ms = 0.5 ms: the 10
+    # shops cost 2.06 ms a second each, 1.06 without the 204s: as 19 would cost now.
+    assert "would cost what 19 cost now: about **10 shops per 1,000" in text
+
+
+def test_a_run_that_held_no_step_has_no_cost_table():
+    from bench.request_costs import render
+
+    result = {"all_steps": [{"tree": "new", "shops": 10, "passed": False, "mix": {}}]}
+    assert render({"trivial": 0.5}, result) == []
