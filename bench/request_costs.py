@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -133,8 +134,11 @@ def run(tree, shop: dict, out: Path) -> dict[str, float]:
     (one that no load has touched)."""
     shop_file = out / f"costs-{tree.label}-shop.json"
     shop_file.write_text(json.dumps(shop))
-    done = tree.run([sys.executable, str(Path(__file__).resolve()), "--measure",
-                     str(shop_file)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure",  # noqa: S603
+                           str(shop_file)], cwd=tree.root, env={**os.environ, **tree.env},
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"request costs failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
