@@ -115,7 +115,11 @@ class Tree:
 def current_tree() -> Tree:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,  # noqa: S607
                             capture_output=True, text=True).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+    # The report this run rewrites is not a change to the code measured.
+    report = REPORT.resolve()
+    skip = [f":!{report.relative_to(ROOT)}"] if report.is_relative_to(ROOT) else []
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",  # noqa: S603, S607
+                              "--", ".", *skip],
                              cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return Tree("new", ROOT, 9, "bench.settings",
                 commit=f"{commit} + uncommitted changes" if changed else commit)
