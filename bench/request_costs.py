@@ -66,7 +66,7 @@ def measure(shop: dict) -> dict[str, float]:
     from bench.rush_load import DISPLAY_TAG, LIVE_TAG, STATUS_TAG, Load, polling
 
     def stale(url: str) -> str:  # the same poll, showing a version the queue has left
-        return url.rpartition(":")[0] + (":w0" if ":w" in url else ":0")
+        return url.rpartition(":")[0] + (":w-1" if ":w" in url else ":-1")
 
     customer, merchant = Client(), Client()
     merchant.cookies[shop["session_cookie"]] = shop["session"]
@@ -181,8 +181,8 @@ def render(costs: dict[str, float], result: dict) -> list[str]:
         f"view's {result['machine']['nproc']} cores / {trivial_rps:,.0f} req/s, less its "
         f"in-process {trivial:.2f} ms); counting it, they are {dropped / served:.0%}.",
         f"- **Ceiling of cheaper polls:** were every unchanged poll free, not even a request "
-        f"(a push instead of polling), the step's {step['shops']} shops would cost what "
-        f"{ceiling:.0f} cost now: about **{ceiling / (trivial_rps / 1000):.0f} shops per "
+        f"(a push instead of polling), what carried the step's {step['shops']} shops would "
+        f"carry {ceiling:.0f}: about **{ceiling / (trivial_rps / 1000):.0f} shops per "
         "1,000 trivial req/s**, if N grew in proportion. The rest is the work a change "
         "brings: every waiting card redrawn when the line moves, the live panel redrawn for "
         "the merchant, the join itself.",

@@ -65,8 +65,8 @@ def test_the_cost_table_weighs_each_request_by_how_often_a_shop_sends_it():
     assert "| status_poll 204 | 1.000 | 0.50 | 0.500 | 33% |" in text
     assert "| call_next | 0.017 | 30.00 | 0.500 | 33% |" in text
     # Outside Django each request pays 2 cores / 2,000 req/s - 0.5 ms = 0.5 ms: the 10
-    # shops cost 2.06 ms a second each, 1.06 without the 204s: as 19 would cost now.
-    assert "would cost what 19 cost now: about **10 shops per 1,000" in text
+    # shops cost 2.06 ms a second each, 1.06 without the 204s: what carries 10 carries 19.
+    assert "10 shops would carry 19: about **10 shops per 1,000" in text
 
 
 def test_a_run_that_held_no_step_has_no_cost_table():
